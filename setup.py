@@ -1,0 +1,75 @@
+"""Build the Cython core; fall back to the pure-Python twin, loudly, if it cannot compile.
+
+Environment:
+  FASTCTX_NO_EXTENSIONS=1  build no extension (pure Python).
+  FASTCTX_DEBUG_BUILD=1    -O0 -g, Cython line tracing off, assertions on.
+  FASTCTX_ASAN=1           with the debug build, compile and link with AddressSanitizer.
+  CIBUILDWHEEL=1           a failed compile is an error: no wheel is silently slow.
+"""
+
+import os
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+def _flag(name):
+    return os.environ.get(name, "") not in ("", "0")
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that turns a failed compile into a warning, except in wheel builds."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:  # noqa: BLE001 - any compiler failure
+            self._fallback(exc)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # noqa: BLE001
+            self._fallback(exc)
+
+    def _fallback(self, exc):
+        if _flag("CIBUILDWHEEL"):
+            raise exc
+        bar = "*" * 75
+        sys.stderr.write(
+            f"\n{bar}\nWARNING: the fastctx Cython core failed to build ({exc}).\n"
+            "Installing the pure-Python implementation: same behaviour, much slower.\n"
+            f"{bar}\n\n"
+        )
+
+
+def extensions():
+    if _flag("FASTCTX_NO_EXTENSIONS"):
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        if _flag("CIBUILDWHEEL"):
+            raise
+        sys.stderr.write("WARNING: Cython is not installed; building fastctx without its core\n")
+        return []
+    compile_args, link_args, macros = ["-Werror=implicit-function-declaration"], [], []
+    directives = {"language_level": "3", "boundscheck": False, "wraparound": False}
+    if _flag("FASTCTX_DEBUG_BUILD"):
+        compile_args += ["-O0", "-g3", "-UNDEBUG"]
+        directives.update(boundscheck=True, wraparound=True)
+        if _flag("FASTCTX_ASAN"):
+            compile_args += ["-fsanitize=address", "-fno-omit-frame-pointer"]
+            link_args += ["-fsanitize=address"]
+    ext = Extension(
+        "fastctx._core",
+        ["src/fastctx/_core.pyx"],
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+        define_macros=macros,
+    )
+    return cythonize([ext], compiler_directives=directives)
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

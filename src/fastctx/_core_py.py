@@ -1,0 +1,428 @@
+"""Pure-Python twin of ``fastctx._core``: the context type, its stores, clone and look-ups.
+
+Same names, behaviour, errors and pickle format as the Cython core; type checkers read
+this file. Keep the two in step: the whole test suite runs against both.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+from typing import Any
+
+from . import limits
+from ._outcome import TaskOutcome
+from .errors import LimitExceeded, SerializationError, TypeConversion, VariableNotFound
+
+__all__ = ["MISSING", "ContextCore", "Stores", "describe_path", "step", "to_text", "walk"]
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+#: Returned by the non-raising look-ups for a name, key or index that is not there.
+MISSING: Any = _Missing()
+
+_VARIABLE_ROOTS = frozenset(("workflow", "vars", "variables"))
+_TASK_ROOTS = frozenset(("task", "tasks"))
+_INF = float("inf")
+_ARTICLES = {"array": "an array", "object": "an object", "null": "null"}
+_TYPE_NAMES = {
+    type(None): "null",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+
+
+def to_text(value: Any) -> str:
+    """Stringify a value the way a template prints it."""
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, (list, dict)):
+        try:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        except (TypeError, ValueError):
+            raise TypeConversion(
+                f"cannot print a {type(value).__name__} that holds values that are not JSON"
+            ) from None
+    return str(value)
+
+
+def step(value: Any, key: Any) -> Any:
+    """One look-up step on data: a key of an object, an index of an array or string."""
+    if type(value) is dict:
+        if type(key) is str:
+            return value.get(key, MISSING)
+        return MISSING
+    if type(value) is list or type(value) is str:
+        if type(key) is int and -len(value) <= key < len(value):
+            return value[key]
+        return MISSING
+    return MISSING
+
+
+def describe_path(root: str, keys: tuple[Any, ...], upto: int | None = None) -> str:
+    """The dotted text of a path: ``task.fetch.data["my key"][0]``."""
+    parts = [root]
+    for key in keys if upto is None else keys[:upto]:
+        if type(key) is str and key.isidentifier():
+            parts.append("." + key)
+        else:
+            parts.append("[" + json.dumps(key, ensure_ascii=False) + "]")
+    return "".join(parts)
+
+
+def missing_message(root: str, keys: tuple[Any, ...], at: int, value: Any) -> str:
+    """Why ``keys[at]`` could not be looked up on ``value`` (the message never shows a value)."""
+    where = describe_path(root, keys, at)
+    key = keys[at]
+    kind = type_name(value)
+    if kind == "object":
+        why = f"{where!r} has no key {key!r}"
+    elif kind in ("array", "string") and type(key) is int:
+        why = f"index {key} is out of range for {where!r} (length {len(value)})"
+    else:
+        why = f"{where!r} is {_ARTICLES.get(kind, 'a ' + kind)}: it has no field {key!r}"
+    return f"{describe_path(root, keys)!r} is not defined: {why}"
+
+
+def type_name(value: Any) -> str:
+    """The JSON name of a value's type: null, boolean, number, string, array, object."""
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def check_json(value: Any, what: str) -> Any:
+    """Return ``value`` if it is JSON-shaped and within the nesting limit, else raise.
+
+    Iterative, so a 10,000-level document raises ``LimitExceeded``, not ``RecursionError``.
+    """
+    max_depth = limits.LIMITS.max_depth
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float:
+            if item != item or item in (_INF, -_INF):
+                raise SerializationError(f"{what}: NaN and infinity are not JSON values")
+            continue
+        if depth >= max_depth:
+            raise LimitExceeded(
+                f"{what}: nested deeper than max_depth={max_depth}", "max_depth")
+        if kind is dict:
+            for key, member in item.items():
+                if type(key) is not str:
+                    raise SerializationError(
+                        f"{what}: object keys must be strings, not {type(key).__name__}")
+                stack.append((member, depth + 1))
+        elif kind is list:
+            stack.extend([(member, depth + 1) for member in item])
+        else:
+            raise SerializationError(f"{what}: a {kind.__name__} is not a JSON value")
+    return value
+
+
+def walk(value: Any, keys: tuple[Any, ...], root: str) -> Any:
+    """Follow ``keys`` from ``value``; raise :class:`VariableNotFound` naming the path."""
+    for at, key in enumerate(keys):
+        found = step(value, key)
+        if found is MISSING:
+            raise VariableNotFound(missing_message(root, keys, at, value), describe_path(root, keys))
+        value = found
+    return value
+
+
+def walk_or_missing(value: Any, keys: tuple[Any, ...]) -> Any:
+    """Like :func:`walk`, but return ``MISSING`` instead of raising."""
+    for key in keys:
+        value = step(value, key)
+        if value is MISSING:
+            return MISSING
+    return value
+
+
+class Stores:
+    """The stores every clone of one context shares."""
+
+    __slots__ = ("parameters", "variables", "tasks", "config", "keystore", "system")
+
+    def __init__(
+        self,
+        parameters: dict[str, Any],
+        variables: dict[str, Any],
+        tasks: dict[str, Any],
+        config: dict[str, Any],
+        keystore: dict[str, Any],
+        system: dict[str, Any],
+    ) -> None:
+        self.parameters = parameters
+        self.variables = variables
+        self.tasks = tasks
+        self.config = config
+        self.keystore = keystore
+        self.system = system
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        from ._pickle import restore_stores
+
+        return (restore_stores, (self.parameters, self.variables, self.tasks,
+                                 self.config, self.keystore, self.system))
+
+
+class ContextCore:
+    """Per-clone state (item, index, last outcome) plus one pointer to the shared stores."""
+
+    # Four slots: the shared stores, the item, the index (None when not iterating) and the
+    # last outcome as a (result, TaskOutcome) pair or None.
+    __slots__ = ("_stores", "_item", "_index", "_last")
+
+    def __init__(
+        self,
+        parameters: dict[str, Any] | None = None,
+        variables: dict[str, Any] | None = None,
+        *,
+        pack_config: dict[str, Any] | None = None,
+        keystore: dict[str, Any] | None = None,
+        system: dict[str, Any] | None = None,
+    ) -> None:
+        self._stores = Stores(
+            _store(parameters, "parameters"), _store(variables, "variables"), {},
+            _store(pack_config, "pack_config"), _store(keystore, "keystore"),
+            initial_system(_store(system, "system")),
+        )
+        self._item: Any = None
+        self._index: Any = None
+        self._last: tuple[Any, TaskOutcome] | None = None
+
+    # -- clones -------------------------------------------------------------------------
+    def clone(self) -> Any:
+        new = object.__new__(type(self))
+        new._stores = self._stores
+        new._item = self._item
+        new._index = self._index
+        new._last = self._last
+        return new
+
+    def with_item(self, item: Any, index: int) -> Any:
+        new = object.__new__(type(self))
+        new._stores = self._stores
+        new._item = item
+        new._index = _check_index(index)
+        new._last = self._last
+        return new
+
+    def set_current_item(self, item: Any, index: int) -> None:
+        self._index = _check_index(index)
+        self._item = item
+
+    def clear_current_item(self) -> None:
+        self._item = None
+        self._index = None
+
+    @property
+    def current_item(self) -> Any:
+        return self._item
+
+    @property
+    def current_index(self) -> int | None:
+        return self._index  # type: ignore[no-any-return]
+
+    # -- stores -------------------------------------------------------------------------
+    def set_var(self, name: str, value: Any) -> None:
+        self._stores.variables[_check_name(name)] = check_json(value, f"variable {name!r}")
+
+    def get_var(self, name: str, default: Any = None) -> Any:
+        return self._stores.variables.get(name, default)
+
+    def set_task_result(self, name: str, result: Any) -> None:
+        self._stores.tasks[_check_name(name)] = check_json(result, f"result of task {name!r}")
+
+    def get_task_result(self, name: str, default: Any = None) -> Any:
+        return self._stores.tasks.get(name, default)
+
+    def set_pack_config(self, config: dict[str, Any]) -> None:
+        self._stores.config = _store(config, "pack_config")
+
+    def set_keystore(self, secrets: dict[str, Any]) -> None:
+        self._stores.keystore = _store(secrets, "keystore")
+
+    def set_system(self, name: str, value: Any) -> None:
+        self._stores.system[_check_name(name)] = check_json(value, f"system {name!r}")
+
+    def set_last_task_outcome(self, result: Any, outcome: TaskOutcome) -> None:
+        self._last = (check_json(result, "last task result"), _check_outcome(outcome))
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return self._stores.parameters
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        return self._stores.variables
+
+    @property
+    def task_results(self) -> dict[str, Any]:
+        return self._stores.tasks
+
+    @property
+    def pack_config(self) -> dict[str, Any]:
+        return self._stores.config
+
+    @property
+    def system(self) -> dict[str, Any]:
+        return self._stores.system
+
+    @property
+    def keystore(self) -> dict[str, Any]:
+        return self._stores.keystore
+
+    @property
+    def last_result(self) -> Any:
+        return None if self._last is None else self._last[0]
+
+    @property
+    def last_outcome(self) -> TaskOutcome | None:
+        return None if self._last is None else self._last[1]
+
+    def shares_stores_with(self, other: ContextCore) -> bool:
+        return self._stores is other._stores
+
+    # -- look-ups -----------------------------------------------------------------------
+    def resolve(self, name: str) -> Any:
+        """The value a root name stands for in a template, or ``MISSING``."""
+        stores = self._stores
+        if name == "item":
+            return MISSING if self._index is None else self._item
+        if name == "index":
+            return MISSING if self._index is None else self._index
+        if name == "parameters":
+            return stores.parameters
+        if name in _VARIABLE_ROOTS:
+            return stores.variables
+        if name in _TASK_ROOTS:
+            return stores.tasks
+        if name == "config":
+            return stores.config
+        if name == "keystore":
+            return stores.keystore
+        if name == "system":
+            return stores.system
+        return stores.variables.get(name, MISSING)
+
+    def lookup(self, path: tuple[Any, ...]) -> Any:
+        """Resolve ``path[0]`` and follow the keys after it; raise naming the full path."""
+        root = path[0]
+        value = self.resolve(root)
+        if value is MISSING:
+            raise VariableNotFound(_root_message(self, path), describe_path(root, path[1:]))
+        return walk(value, path[1:], root)
+
+    def lookup_or_missing(self, path: tuple[Any, ...]) -> Any:
+        value = self.resolve(path[0])
+        if value is MISSING:
+            return MISSING
+        return walk_or_missing(value, path[1:])
+
+    def render_parts(self, parts: tuple[Any, ...]) -> str:
+        """The fast path: concatenate literal strings and the text of path look-ups."""
+        out = []
+        for part in parts:
+            if type(part) is str:
+                out.append(part)
+            else:
+                out.append(to_text(self.lookup(part)))
+        return "".join(out)
+
+    # -- copy and pickle ----------------------------------------------------------------
+    def __copy__(self) -> Any:
+        return self.clone()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        s = self._stores
+        new._stores = Stores(*[copy.deepcopy(store, memo) for store in (
+            s.parameters, s.variables, s.tasks, s.config, s.keystore, s.system)])
+        new._item = copy.deepcopy(self._item, memo)
+        new._index = self._index
+        new._last = copy.deepcopy(self._last, memo)
+        return new
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        from ._pickle import restore_context
+
+        return (restore_context, (self._stores, self._item, self._index, self._last))
+
+    @classmethod
+    def _restore(cls, stores: Stores, item: Any, index: Any, last: Any) -> Any:
+        new = object.__new__(cls)
+        new._stores = stores
+        new._item = item
+        new._index = index
+        new._last = last
+        return new
+
+
+def _root_message(ctx: ContextCore, path: tuple[Any, ...]) -> str:
+    root = path[0]
+    full = describe_path(root, path[1:])
+    if root in ("item", "index"):
+        return f"{full!r} is not defined: the context is not iterating over items"
+    return f"{full!r} is not defined: no variable named {root!r}"
+
+
+def _store(value: Any, what: str) -> dict[str, Any]:
+    """A store's own top-level dict (a shallow copy: later changes to the caller's dict
+    do not reach the context)."""
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise TypeConversion(f"{what} must be a dict, not {type(value).__name__}")
+    return dict(check_json(value, what))
+
+
+def initial_system(system: dict[str, Any]) -> dict[str, Any]:
+    """The system store at construction: ``workflow_start`` is now, ISO-8601 UTC."""
+    if "workflow_start" not in system:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        system["workflow_start"] = now.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return system
+
+
+def _check_name(name: Any) -> str:
+    if type(name) is not str:
+        raise TypeConversion(f"a name must be a string, not {type(name).__name__}")
+    return name  # type: ignore[no-any-return]
+
+
+def _check_outcome(outcome: Any) -> TaskOutcome:
+    if type(outcome) is not TaskOutcome:
+        raise TypeConversion(f"outcome must be a TaskOutcome, not {type(outcome).__name__}")
+    return outcome  # type: ignore[no-any-return]
+
+
+def _check_index(index: Any) -> int:
+    if type(index) is not int:
+        raise TypeConversion(f"index must be an int, not {type(index).__name__}")
+    return index  # type: ignore[no-any-return]

@@ -1,0 +1,530 @@
+"""The helper functions templates call as ``f(x)`` (``int(x)``, ``join(items, ",")``...).
+
+Values are JSON-shaped (dict with str keys, list, str, int, float, bool, None). No function
+mutates its arguments. Errors never contain an argument's value (it may be a secret): a wrong
+argument type raises :class:`TypeConversion` naming the function and the JSON type received; a
+bad argument value (empty ``min``, zero ``range`` step, bad regex...) raises
+:class:`InvalidExpression`; a too long ``range`` raises :class:`LimitExceeded`.
+
+Lists are compared JSON-wise by ``contains``, ``unique``, ``index_of`` and ``count``:
+``true`` never equals ``1`` (Python's ``True == 1`` does not apply), ``1`` equals ``1.0``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from . import limits
+from .errors import InvalidExpression, LimitExceeded, TypeConversion
+
+__all__ = ["HELPERS", "check_replace"] + [  # and every fn_* function
+    "fn_abs", "fn_bool", "fn_ceil", "fn_chunks", "fn_contains", "fn_count", "fn_ends_with",
+    "fn_flat", "fn_float", "fn_floor", "fn_index_of", "fn_int", "fn_join", "fn_keys",
+    "fn_length", "fn_lower", "fn_match", "fn_max", "fn_merge", "fn_min", "fn_number",
+    "fn_range", "fn_replace", "fn_reversed", "fn_round", "fn_slice", "fn_sort", "fn_split",
+    "fn_starts_with", "fn_string", "fn_sum", "fn_trim", "fn_type_of", "fn_unique",
+    "fn_upper", "fn_values", "fn_zip",
+]  # fmt: skip
+
+
+_REGEX_CACHE_SIZE = 256
+_regex_cache: dict[str, re.Pattern[str]] = {}
+_TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
+_FALSE_WORDS = frozenset({"false", "no", "0", "off", ""})
+_EXACT = 2**52  # floats at least this large have no fractional part
+_MISSING: Any = object()  # range()'s absent stop (None is a wrong-type argument there)
+
+
+def _max_range() -> int:
+    return limits.LIMITS.max_range
+
+
+def check_replace(text: str, old: str, new: str) -> None:
+    """Refuse a replacement whose result would be longer than ``max_output``."""
+    grows = text.count(old) if old else len(text) + 1
+    if len(text) + grows * (len(new) - len(old)) > limits.LIMITS.max_output:
+        raise LimitExceeded(
+            f"replace() would make a string longer than max_output={limits.LIMITS.max_output}",
+            "max_output")
+
+
+# -- shared helpers -------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    """The template stringification rule."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bad(fn: str, expected: str, value: Any) -> TypeConversion:
+    return TypeConversion(f"{fn}() expects {expected}, got {_type_name(value)}")
+
+
+def _need_str(fn: str, *values: Any) -> None:
+    for value in values:
+        if not isinstance(value, str):
+            raise _bad(fn, "a string", value)
+
+
+def _need_list(fn: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise _bad(fn, "an array", value)
+    return value
+
+
+def _need_num(fn: str, value: Any) -> None:
+    if not _is_num(value):
+        raise _bad(fn, "a number", value)
+
+
+def _need_finite(fn: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise TypeConversion(f"{fn}() cannot convert a non-finite number")
+
+
+def _eq(a: Any, b: Any) -> bool:
+    """JSON equality: booleans equal only booleans; arrays and objects compared deeply."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_eq(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_eq(a[k], b[k]) for k in a)
+    if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
+        return False
+    return bool(a == b)
+
+
+def _incomparable(fn: str, values: list[Any]) -> TypeConversion:
+    names = " and ".join(sorted({_type_name(v) for v in values}))
+    return TypeConversion(f"{fn}() got values that cannot be compared ({names})")
+
+
+def _parse_number(fn: str, text: str) -> int | float:
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        result: float | None = float(text)
+    except ValueError:
+        result = None
+    if result is None:  # raised outside the except block: no chained exception with the value
+        raise TypeConversion(f"{fn}() cannot convert this string to a number")
+    _need_finite(fn, result)
+    return result
+
+
+def _to_number(fn: str, value: Any) -> int | float:
+    if isinstance(value, bool):
+        return int(value)
+    if _is_num(value):
+        return value
+    if isinstance(value, str):
+        return _parse_number(fn, value)
+    raise _bad(fn, "a number, string or boolean", value)
+
+
+# -- conversion -----------------------------------------------------------------------------
+
+
+def fn_string(value: Any) -> str:
+    return _text(value)
+
+
+def fn_number(value: Any) -> int | float:
+    return _to_number("number", value)
+
+
+def fn_int(value: Any) -> int:
+    number = _to_number("int", value)
+    if isinstance(number, float):
+        _need_finite("int", number)
+    return int(number)
+
+
+def fn_float(value: Any) -> float:
+    number = _to_number("float", value)
+    if isinstance(number, float):
+        return number
+    try:
+        return float(number)
+    except OverflowError:
+        pass
+    raise TypeConversion("float() got a number out of range")
+
+
+def fn_bool(value: Any) -> bool:
+    if not isinstance(value, str):
+        return bool(value)
+    word = value.strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise TypeConversion("bool() cannot convert this string to a boolean")
+
+
+# -- introspection --------------------------------------------------------------------------
+
+
+def fn_type_of(value: Any) -> str:
+    return _type_name(value)
+
+
+def fn_length(value: Any) -> int:
+    if not isinstance(value, (str, list, dict)):
+        raise _bad("length", "a string, array or object", value)
+    return len(value)
+
+
+def fn_keys(value: Any) -> list[str]:
+    if not isinstance(value, dict):
+        raise _bad("keys", "an object", value)
+    return list(value)
+
+
+def fn_values(value: Any) -> list[Any]:
+    if not isinstance(value, dict):
+        raise _bad("values", "an object", value)
+    return list(value.values())
+
+
+# -- math -----------------------------------------------------------------------------------
+
+
+def fn_abs(value: Any) -> int | float:
+    _need_num("abs", value)
+    return abs(value)
+
+
+def fn_floor(value: Any) -> int:
+    _need_num("floor", value)
+    if isinstance(value, float):
+        _need_finite("floor", value)
+    return math.floor(value)
+
+
+def fn_ceil(value: Any) -> int:
+    _need_num("ceil", value)
+    if isinstance(value, float):
+        _need_finite("ceil", value)
+    return math.ceil(value)
+
+
+def _round_int(value: int, digits: int) -> int:
+    if digits >= 0:
+        return value
+    places = -digits
+    if 3 * places >= abs(value).bit_length() + 1:  # 10**places > 2*|value|: rounds to 0
+        return 0
+    scale = 10**places
+    rounded = (abs(value) + scale // 2) // scale * scale
+    return -rounded if value < 0 else rounded
+
+
+def _round_float(value: float, digits: int) -> int | float:
+    """Half away from zero; ``abs(value) < 2**52`` and finite."""
+    magnitude = abs(value)
+    if digits > 0:
+        if digits > 308:
+            return value
+        scale = 10**digits
+        scaled = magnitude * scale
+        if scaled >= _EXACT:  # no digit left to round at that precision
+            return value
+        result = math.floor(scaled + 0.5) / scale
+        return -result if value < 0 and result else result
+    if digits == 0:  # exact: floor() and the fraction of a float are exact
+        whole = math.floor(magnitude)
+        rounded = whole + 1 if magnitude - whole >= 0.5 else whole
+    elif -digits > 16:  # 10**16 / 2 > 2**52 > magnitude
+        return 0
+    else:
+        scale = 10**-digits
+        rounded = math.floor(magnitude / scale + 0.5) * scale
+    return -rounded if value < 0 else rounded
+
+
+def fn_round(value: Any, digits: Any = 0) -> int | float:
+    _need_num("round", value)
+    if not _is_int(digits):
+        raise _bad("round", "an integer number of digits", digits)
+    if isinstance(value, float):
+        _need_finite("round", value)
+        if abs(value) < _EXACT:
+            return _round_float(value, digits)
+        if digits > 0:
+            return value
+        value = int(value)
+    return _round_int(value, digits)
+
+
+def _extreme(fn: str, args: tuple[Any, ...], pick: Callable[[list[Any]], Any]) -> Any:
+    if not args:
+        raise InvalidExpression(f"{fn}() expects at least one value")
+    if len(args) == 1:
+        values = _need_list(fn, args[0])
+    else:
+        values = list(args)
+    if not values:
+        raise InvalidExpression(f"{fn}() of an empty array")
+    try:
+        return pick(values)
+    except TypeError:
+        pass
+    raise _incomparable(fn, values)
+
+
+def fn_min(*args: Any) -> Any:
+    return _extreme("min", args, min)
+
+
+def fn_max(*args: Any) -> Any:
+    return _extreme("max", args, max)
+
+
+def fn_sum(values: Any) -> int | float:
+    for item in _need_list("sum", values):
+        if not _is_num(item):
+            kind = _type_name(item)
+            raise TypeConversion(f"sum() expects an array of numbers, got one containing {kind}")
+    return sum(values)
+
+
+# -- strings --------------------------------------------------------------------------------
+
+
+def fn_lower(text: Any) -> str:
+    _need_str("lower", text)
+    return text.lower()
+
+
+def fn_upper(text: Any) -> str:
+    _need_str("upper", text)
+    return text.upper()
+
+
+def fn_trim(text: Any) -> str:
+    _need_str("trim", text)
+    return text.strip()
+
+
+def fn_split(text: Any, sep: Any = None) -> list[str]:
+    _need_str("split", text)
+    if sep is not None:
+        _need_str("split", sep)
+        if not sep:
+            raise InvalidExpression("split() separator must not be empty")
+    return text.split(sep)
+
+
+def fn_join(items: Any, sep: Any = "") -> str:
+    _need_str("join", sep)
+    return sep.join(_text(item) for item in _need_list("join", items))
+
+
+def fn_replace(text: Any, old: Any, new: Any) -> str:
+    _need_str("replace", text, old, new)
+    check_replace(text, old, new)
+    return text.replace(old, new)
+
+
+def fn_starts_with(text: Any, prefix: Any) -> bool:
+    _need_str("starts_with", text, prefix)
+    return text.startswith(prefix)
+
+
+def fn_ends_with(text: Any, suffix: Any) -> bool:
+    _need_str("ends_with", text, suffix)
+    return text.endswith(suffix)
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    compiled = _regex_cache.get(pattern)
+    if compiled is not None:
+        return compiled
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        reason = exc.msg  # re.error's own text, without the pattern
+    else:
+        if len(_regex_cache) >= _REGEX_CACHE_SIZE:
+            del _regex_cache[next(iter(_regex_cache))]  # the oldest entry
+        _regex_cache[pattern] = compiled
+        return compiled
+    raise InvalidExpression(f"match() got an invalid regular expression pattern: {reason}")
+
+
+def fn_match(pattern: Any, text: Any) -> bool:
+    _need_str("match", pattern, text)
+    return _compile(pattern).search(text) is not None
+
+
+# -- collections ----------------------------------------------------------------------------
+
+
+def fn_contains(container: Any, item: Any) -> bool:
+    if isinstance(container, str):
+        if not isinstance(item, str):
+            raise _bad("contains", "a string to look for in a string", item)
+        return item in container
+    if isinstance(container, list):
+        return any(_eq(element, item) for element in container)
+    if isinstance(container, dict):
+        return isinstance(item, str) and item in container
+    raise _bad("contains", "a string, array or object", container)
+
+
+def fn_reversed(value: Any) -> list[Any] | str:
+    if not isinstance(value, (list, str)):
+        raise _bad("reversed", "an array or string", value)
+    return value[::-1]
+
+
+def fn_sort(values: Any) -> list[Any]:
+    _need_list("sort", values)
+    try:
+        return sorted(values)
+    except TypeError:
+        pass
+    raise _incomparable("sort", values)
+
+
+def fn_unique(values: Any) -> list[Any]:
+    result: list[Any] = []
+    seen: set[tuple[bool, Any]] = set()  # scalars, tagged so that true and 1 stay apart
+    for item in _need_list("unique", values):
+        if isinstance(item, (list, dict)):
+            if any(_eq(kept, item) for kept in result):
+                continue
+        else:
+            key = (isinstance(item, bool), item)
+            if key in seen:
+                continue
+            seen.add(key)
+        result.append(item)
+    return result
+
+
+def fn_flat(values: Any) -> list[Any]:
+    result: list[Any] = []
+    for item in _need_list("flat", values):
+        if isinstance(item, list):
+            result.extend(item)
+        else:
+            result.append(item)
+    return result
+
+
+def fn_zip(*lists: Any) -> list[list[Any]]:
+    for value in lists:
+        _need_list("zip", value)
+    return [list(group) for group in zip(*lists)]
+
+
+def fn_range(start: Any, stop: Any = _MISSING, step: Any = 1) -> list[int]:
+    if stop is _MISSING:
+        start, stop = 0, start
+    for value in (start, stop, step):
+        if not _is_int(value):
+            raise _bad("range", "integers", value)
+    if step == 0:
+        raise InvalidExpression("range() step must not be zero")
+    if step > 0:
+        length = max(0, (stop - start + step - 1) // step)
+    else:
+        length = max(0, (start - stop - step - 1) // -step)
+    limit = _max_range()
+    if length > limit:
+        raise LimitExceeded(
+            f"range() would exceed the range length limit of {limit} (max_range)",
+            limit="max_range",
+        )
+    return list(range(start, stop, step))
+
+
+def fn_slice(value: Any, start: Any, end: Any = None) -> list[Any] | str:
+    if not isinstance(value, (list, str)):
+        raise _bad("slice", "an array or string", value)
+    for bound in (start, end):
+        if bound is not None and not _is_int(bound):
+            raise _bad("slice", "integer bounds", bound)
+    return value[start:end]
+
+
+def fn_index_of(value: Any, item: Any) -> int:
+    if isinstance(value, str):
+        _need_str("index_of", item)
+        return value.find(item)
+    for position, element in enumerate(_need_list("index_of", value)):
+        if _eq(element, item):
+            return position
+    return -1
+
+
+def fn_count(value: Any, item: Any) -> int:
+    if isinstance(value, str):
+        _need_str("count", item)
+        return value.count(item)
+    return sum(1 for element in _need_list("count", value) if _eq(element, item))
+
+
+def fn_merge(*dicts: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for value in dicts:
+        if not isinstance(value, dict):
+            raise _bad("merge", "objects", value)
+        result.update(value)
+    return result
+
+
+def fn_chunks(values: Any, size: Any) -> list[list[Any]]:
+    _need_list("chunks", values)
+    if not _is_int(size) or size <= 0:
+        raise InvalidExpression("chunks() size must be a positive integer")
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+HELPERS: dict[str, Callable[..., object]] = {
+    name[3:]: function for name, function in globals().items() if name.startswith("fn_")
+}

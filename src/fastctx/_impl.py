@@ -1,0 +1,44 @@
+"""Picks the core: the Cython extension, or its pure-Python twin.
+
+The twin is chosen when ``FASTCTX_NO_EXTENSIONS`` is set to a non-empty value, on
+interpreters other than CPython, and when the extension cannot be imported.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from . import _core_py
+
+__all__ = ["IMPLEMENTATION", "core", "load"]
+
+
+def load(implementation: str) -> ModuleType:
+    """The core module of one implementation: ``"cython"`` or ``"python"``."""
+    if implementation == "python":
+        return _core_py
+    if implementation == "cython":
+        from . import _core  # type: ignore[attr-defined]
+
+        return _core  # type: ignore[no-any-return]
+    raise ValueError(f"unknown implementation {implementation!r}")
+
+
+def _select() -> ModuleType:
+    if os.environ.get("FASTCTX_NO_EXTENSIONS") or platform.python_implementation() != "CPython":
+        return _core_py
+    try:
+        return load("cython")
+    except ImportError:
+        return _core_py
+
+
+if TYPE_CHECKING:
+    core = _core_py
+else:
+    core = _select()
+
+IMPLEMENTATION = "python" if core is _core_py else "cython"

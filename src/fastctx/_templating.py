@@ -1,0 +1,643 @@
+"""Templates and expressions: parsing, caching, the sandboxed Jinja2 path and the fast path.
+
+Every template is parsed once with Jinja2's own parser and cached:
+
+- a template of literal text and plain look-ups (``ping {{ item.host }}``) becomes a tuple of
+  parts that the core renders by walking the paths, with no Jinja2 context;
+- anything else is compiled by a sandboxed Jinja2 environment whose AST is rewritten first so
+  that look-ups use the core's data semantics and name the full path when they fail.
+
+Both paths print values with the core's ``to_text`` and raise the same errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
+
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.parser import Parser
+from jinja2.runtime import Context, StrictUndefined, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import pass_context
+from jinja2.visitor import NodeTransformer
+
+from . import limits
+from ._functions import HELPERS, check_replace
+from ._impl import core
+from ._outcome import TaskOutcome
+from .errors import (
+    ContextError,
+    InvalidExpression,
+    LimitExceeded,
+    TypeConversion,
+    VariableNotFound,
+)
+
+if TYPE_CHECKING:
+    from ._core_py import ContextCore
+
+MISSING = core.MISSING
+to_text = core.to_text
+_JSON_SCALARS = (str, int, float, bool, type(None))
+_MAX_CACHED = 4096
+_SHOWN = 120  # characters of a template quoted in an error message
+
+
+def quote(source: str) -> str:
+    """A template as error messages show it: quoted, cut to a readable length."""
+    return repr(source if len(source) <= _SHOWN else source[:_SHOWN] + "...")
+
+
+# -- undefined values ----------------------------------------------------------------------
+class Missing(StrictUndefined):
+    """A look-up that found nothing; any use of it raises :class:`VariableNotFound`.
+
+    ``default(...)`` and ``is defined`` see it as undefined, as in Jinja2.
+    """
+
+    __slots__ = ("_fastctx_path",)
+
+    def __init__(self, hint: str | None = None, obj: Any = None, name: str | None = None,
+                 exc: type = UndefinedError, path: str | None = None) -> None:
+        super().__init__(hint, obj, name, exc)
+        self._fastctx_path = path if path is not None else (name or "")
+
+    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> NoReturn:
+        hint = self._undefined_hint or f"{self._fastctx_path!r} is not defined"
+        if self._undefined_exception is SecurityError:
+            raise InvalidExpression(f"blocked by the sandbox: {hint}")
+        raise VariableNotFound(hint, self._fastctx_path)
+
+    __str__ = __iter__ = __len__ = __eq__ = __ne__ = __bool__ = __hash__ = (  # type: ignore
+        _fail_with_undefined_error)
+    __contains__ = __call__ = __getitem__ = _fail_with_undefined_error  # type: ignore
+
+
+# -- the sandbox ---------------------------------------------------------------------------
+class WorkflowJinjaContext(Context):
+    """Jinja2's context, resolving names from a workflow context: functions first, then the
+    namespaces (``parameters``, ``task``, ``item``, ...), then workflow variables."""
+
+    wf: ContextCore
+
+    def resolve_or_missing(self, key: str) -> Any:
+        value = super().resolve_or_missing(key)
+        if value is MISSING_JINJA:
+            value = self.wf.resolve(key)
+            if value is MISSING:
+                return MISSING_JINJA
+        return value
+
+    def derived(self, locals: dict[str, Any] | None = None) -> Context:
+        context = super().derived(locals)
+        context.wf = self.wf  # type: ignore[attr-defined]
+        context.wf_budget = self.wf_budget  # type: ignore[attr-defined]
+        return context
+
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox every Jinja2 template runs in.
+
+    Attribute and item access on data follow the core's rules (``a.items`` is the key
+    ``items``); ``*``, ``**`` and ``+`` are bounded by the limits.
+    """
+
+    context_class = WorkflowJinjaContext
+    intercepted_binops = frozenset(("*", "**", "+", "/", "//", "%"))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) in _DATA_TYPES:
+            return _data_step(obj, attribute)
+        if isinstance(obj, Undefined):
+            obj._fail_with_undefined_error()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, Undefined):
+            obj._fail_with_undefined_error()
+        if type(obj) in _DATA_TYPES:
+            if type(argument) is slice and type(obj) is not dict:
+                return obj[argument]
+            return _data_step(obj, argument)
+        return super().getitem(obj, argument)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        return binop(operator, left, right)
+
+
+_DATA_TYPES = frozenset((dict, list, str, int, float, bool, type(None)))
+MISSING_JINJA: Any = None  # set below: jinja2.utils.missing
+
+
+def _data_step(obj: Any, key: Any) -> Any:
+    value = core.step(obj, key)
+    if value is MISSING:
+        return Missing(core.missing_message("value", (key,), 0, obj),
+                       path=core.describe_path("value", (key,)))
+    return value
+
+
+# -- operators shared by the Jinja2 path and the compiled expressions ----------------------
+def binop(operator: str, left: Any, right: Any) -> Any:
+    """Apply an arithmetic operator with the limits and the contract's errors."""
+    if operator == "*":
+        _check_repeat(left, right)
+        _check_repeat(right, left)
+    elif operator == "**":
+        if type(left) is int and type(right) is int and right > limits.LIMITS.max_power \
+                and left not in (-1, 0, 1):
+            raise LimitExceeded(
+                f"power operand {right} is larger than max_power={limits.LIMITS.max_power}",
+                "max_power")
+    elif operator == "+" and type(left) in (str, list) and type(right) is type(left):
+        if len(left) + len(right) > limits.LIMITS.max_output:
+            raise LimitExceeded(f"'+' would make a value longer than max_output="
+                                f"{limits.LIMITS.max_output}", "max_output")
+    try:
+        return _BINOPS[operator](left, right)
+    except ZeroDivisionError:
+        raise InvalidExpression(f"division by zero in {operator!r}") from None
+    except OverflowError:
+        raise InvalidExpression(f"numeric overflow in {operator!r}") from None
+
+
+def _check_repeat(seq: Any, times: Any) -> None:
+    if type(seq) in (str, list) and type(times) in (int, bool) and times > 0 \
+            and len(seq) * times > limits.LIMITS.max_repeat:
+        raise LimitExceeded(
+            f"repetition would make {len(seq) * times} elements, more than max_repeat="
+            f"{limits.LIMITS.max_repeat}", "max_repeat")
+
+
+_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "//": lambda a, b: a // b,
+    "%": lambda a, b: a % b,
+    "**": lambda a, b: a**b,
+}
+
+
+def concat(values: Any) -> str:
+    """The ``~`` operator: the text of each value, joined, within ``max_output``."""
+    out = "".join([to_text(value) for value in values])
+    if len(out) > limits.LIMITS.max_output:
+        raise LimitExceeded(f"'~' made a string longer than max_output="
+                            f"{limits.LIMITS.max_output}", "max_output")
+    return out
+
+
+# -- workflow functions (they read the outcome of the context being rendered) --------------
+@pass_context
+def _result(jctx: WorkflowJinjaContext) -> Any:
+    return jctx.wf.last_result
+
+
+@pass_context
+def _succeeded(jctx: WorkflowJinjaContext) -> bool:
+    return jctx.wf.last_outcome is TaskOutcome.SUCCEEDED
+
+
+@pass_context
+def _failed(jctx: WorkflowJinjaContext) -> bool:
+    return jctx.wf.last_outcome is TaskOutcome.FAILED
+
+
+@pass_context
+def _timed_out(jctx: WorkflowJinjaContext) -> bool:
+    return jctx.wf.last_outcome is TaskOutcome.TIMED_OUT
+
+
+WORKFLOW_FUNCTIONS = {
+    "result": _result,
+    "succeeded": _succeeded,
+    "failed": _failed,
+    "timed_out": _timed_out,
+}
+
+
+# -- filters the rewrite inserts; their names cannot be written in a template --------------
+def _path_filter(value: Any, keys: tuple[Any, ...], root: str, soft: bool) -> Any:
+    """A look-up ``root.k1[k2]...`` whose root Jinja2 resolved to ``value``."""
+    if isinstance(value, Undefined):
+        path = core.describe_path(root, keys)
+        if soft:
+            return Missing(f"{path!r} is not defined: no variable named {root!r}", path=path)
+        raise VariableNotFound(f"{path!r} is not defined: no variable named {root!r}", path)
+    if type(value) not in _DATA_TYPES:  # loop, macros, self: Jinja2's own objects
+        for key in keys:
+            value = (SANDBOX.getattr(value, key) if type(key) is str
+                     else SANDBOX.getitem(value, key))
+        return value
+    if soft:
+        found = core.walk_or_missing(value, keys)
+        if found is MISSING:
+            path = core.describe_path(root, keys)
+            return Missing(f"{path!r} is not defined", path=path)
+        return found
+    return core.walk(value, keys, root)
+
+
+def _callee_filter(value: Any, name: str) -> Any:
+    if isinstance(value, Undefined):
+        raise InvalidExpression(f"unknown function {name!r}")
+    if not callable(value):
+        raise InvalidExpression(f"{name!r} is not a function")
+    return value
+
+
+def _bounded_range(*args: Any) -> list[int]:
+    return HELPERS["range"](*args)  # type: ignore[no-any-return]
+
+
+def _checked_width(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A Jinja2 filter whose width argument could allocate without bound, capped."""
+
+    def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        for arg in (*args, *kwargs.values()):
+            if type(arg) is int and arg > limits.LIMITS.max_repeat:
+                raise LimitExceeded(f"{name}: width {arg} is larger than max_repeat="
+                                    f"{limits.LIMITS.max_repeat}", "max_repeat")
+        return fn(value, *args, **kwargs)
+
+    return bounded
+
+
+def _bounded_format(value: Any, *args: Any, **kwargs: Any) -> str:
+    # "%999999999d" would allocate a gigabyte before any output check.
+    for width in re.findall(r"%[-+ #0]*(\d+|\*)?(?:\.(\d+|\*))?", str(value)):
+        for part in width:
+            if part == "*" or (part and int(part) > limits.LIMITS.max_repeat):
+                raise LimitExceeded("format: a field width beyond max_repeat="
+                                    f"{limits.LIMITS.max_repeat}", "max_repeat")
+    return FORMAT(value, *args, **kwargs)  # type: ignore[no-any-return]
+
+
+def _bounded_replace(value: Any, old: Any, new: Any, count: Any = None) -> Any:
+    if type(value) is str and type(old) is str and type(new) is str:
+        check_replace(value, old, new)
+    return REPLACE(value, old, new, count)
+
+
+# -- the AST rewrite -----------------------------------------------------------------------
+def path_of(node: nodes.Node) -> tuple[Any, ...] | None:
+    """``(root, key, ...)`` if ``node`` is a plain look-up such as ``a.b[0]["c"]``."""
+    keys: list[Any] = []
+    while True:
+        if isinstance(node, nodes.Getattr):
+            keys.append(node.attr)
+        elif isinstance(node, nodes.Getitem):
+            key = const_key(node.arg)
+            if key is None:
+                return None
+            keys.append(key)
+        elif isinstance(node, nodes.Name) and node.ctx == "load":
+            keys.append(node.name)
+            keys.reverse()
+            return tuple(keys)
+        else:
+            return None
+        node = node.node
+
+
+def const_key(node: nodes.Node) -> str | int | None:
+    """The key of ``a[<key>]`` when it is a string or integer literal (``-1`` included)."""
+    if isinstance(node, nodes.Const) and type(node.value) in (str, int):
+        return node.value  # type: ignore[no-any-return]
+    if isinstance(node, nodes.Neg) and isinstance(node.node, nodes.Const) \
+            and type(node.node.value) is int:
+        return -node.node.value  # type: ignore[no-any-return]
+    return None
+
+
+def _filter(node: nodes.Expr, name: str, *args: Any) -> nodes.Filter:
+    return nodes.Filter(node, name, [nodes.Const(arg) for arg in args], [], None, None,
+                        lineno=node.lineno)
+
+
+class _Rewrite(NodeTransformer):
+    """Route look-ups, calls and ``~`` through the filters above."""
+
+    def _lookup(self, node: nodes.Node, soft: bool) -> nodes.Node:
+        path = path_of(node)
+        if path is None:
+            return self.generic_visit(node)  # type: ignore[no-any-return]
+        root = nodes.Name(path[0], "load", lineno=node.lineno)
+        return _filter(root, "@path", path[1:], path[0], soft)
+
+    def visit_Name(self, node: nodes.Name) -> nodes.Node:
+        return self._lookup(node, False) if node.ctx == "load" else node
+
+    visit_Getattr = visit_Getitem = visit_Name  # type: ignore[assignment]
+
+    def visit_Filter(self, node: nodes.Filter) -> nodes.Node:
+        if node.name in ("default", "d") and node.node is not None:
+            node.node = self._lookup(node.node, True)
+            node.args = [self.visit(arg) for arg in node.args]
+            node.kwargs = [self.visit(arg) for arg in node.kwargs]
+            return node
+        return self.generic_visit(node)  # type: ignore[no-any-return]
+
+    def visit_Test(self, node: nodes.Test) -> nodes.Node:
+        if node.name in ("defined", "undefined"):
+            node.node = self._lookup(node.node, True)
+            return node
+        return self.generic_visit(node)  # type: ignore[no-any-return]
+
+    def visit_Call(self, node: nodes.Call) -> nodes.Node:
+        # A called name is looked up by Jinja2 alone, so that an unknown one is an unknown
+        # function (InvalidExpression), not a missing variable.
+        callee = node.node
+        path = path_of(callee)
+        text = core.describe_path(path[0], path[1:]) if path else "expression"
+        if not isinstance(callee, nodes.Name):
+            callee = self.visit(callee)
+        node.node = _filter(callee, "@callee", text)
+        node.args = [self.visit(arg) for arg in node.args]
+        node.kwargs = [self.visit(arg) for arg in node.kwargs]
+        if node.dyn_args is not None:
+            node.dyn_args = self.visit(node.dyn_args)
+        if node.dyn_kwargs is not None:
+            node.dyn_kwargs = self.visit(node.dyn_kwargs)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        node = self.generic_visit(node)
+        return _filter(nodes.List(node.nodes, lineno=node.lineno), "@concat")
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        node = self.generic_visit(node)
+        node.iter = nodes.Filter(node.iter, "@loop", [], [], None, None, lineno=node.lineno)
+        return node
+
+
+def rewrite(tree: nodes.Template) -> nodes.Template:
+    return _Rewrite().visit(tree)  # type: ignore[no-any-return]
+
+
+@pass_context
+def _loop_filter(jctx: WorkflowJinjaContext, iterable: Any) -> Iterator[Any]:
+    """Count every loop iteration of a render against ``max_loop_iterations``."""
+    budget = jctx.wf_budget  # type: ignore[attr-defined]
+    for value in iterable:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise LimitExceeded(
+                f"loops ran more than max_loop_iterations={limits.LIMITS.max_loop_iterations}"
+                " iterations", "max_loop_iterations")
+        yield value
+
+
+def _make_sandbox() -> Sandbox:
+    env = Sandbox(undefined=Missing, finalize=to_text, keep_trailing_newline=True,
+                  autoescape=False, cache_size=0)
+    env.globals.clear()
+    env.globals.update(HELPERS)
+    env.globals.update(WORKFLOW_FUNCTIONS)
+    env.globals["range"] = _bounded_range
+    env.globals["null"] = None
+    del env.filters["attr"]  # reaches Python attributes, past the data rules
+    for name in ("center", "indent", "wordwrap", "truncate"):
+        env.filters[name] = _checked_width(name, env.filters[name])
+    env.filters.update({"format": _bounded_format, "replace": _bounded_replace,
+                        "@path": _path_filter, "@callee": _callee_filter,
+                        "@concat": concat, "@loop": _loop_filter})
+    return env
+
+
+SANDBOX: Sandbox
+FORMAT: Callable[..., str]
+REPLACE: Callable[..., Any]
+
+
+def _init() -> None:
+    global SANDBOX, FORMAT, REPLACE, MISSING_JINJA
+    from jinja2.filters import FILTERS
+    from jinja2.utils import missing
+
+    MISSING_JINJA = missing
+    FORMAT, REPLACE = FILTERS["format"], FILTERS["replace"]
+    SANDBOX = _make_sandbox()
+
+
+_init()
+
+
+# -- compiled templates and expressions ----------------------------------------------------
+class JinjaProgram:
+    """A template or expression compiled by the sandbox, rendered against a context."""
+
+    __slots__ = ("source", "template", "is_expression")
+
+    def __init__(self, source: str, tree: nodes.Template, is_expression: bool) -> None:
+        self.source = source
+        self.is_expression = is_expression
+        self.template = SANDBOX.from_string(rewrite(tree))
+
+    def _context(self, wf: ContextCore) -> WorkflowJinjaContext:
+        jctx = WorkflowJinjaContext(SANDBOX, SANDBOX.globals, None, self.template.blocks)
+        jctx.wf = wf
+        jctx.wf_budget = [limits.LIMITS.max_loop_iterations]  # type: ignore[attr-defined]
+        return jctx
+
+    def render(self, wf: ContextCore) -> str:
+        max_output = limits.LIMITS.max_output
+        try:
+            out: list[str] = []
+            size = 0
+            for chunk in self.template.root_render_func(self._context(wf)):
+                size += len(chunk)
+                if size > max_output:
+                    raise LimitExceeded(
+                        f"output is longer than max_output={max_output}", "max_output")
+                out.append(chunk)
+            return "".join(out)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a ContextError
+            raise_for(exc, self.source, wf)
+
+    def evaluate(self, wf: ContextCore) -> Any:
+        try:
+            jctx = self._context(wf)
+            for _ in self.template.root_render_func(jctx):
+                pass
+            value = jctx.vars["result"]
+            if isinstance(value, Undefined):
+                value._fail_with_undefined_error()
+            return value
+        except Exception as exc:  # noqa: BLE001
+            raise_for(exc, self.source, wf)
+
+
+def _check_source(source: Any, what: str) -> str:
+    if type(source) is not str:
+        raise TypeConversion(f"{what} must be a string, not {type(source).__name__}")
+    if len(source) > limits.LIMITS.max_template_length:
+        raise LimitExceeded(
+            f"{what} {quote(source)} is longer than max_template_length="
+            f"{limits.LIMITS.max_template_length}", "max_template_length")
+    return source
+
+
+def fast_parts(tree: nodes.Template) -> tuple[Any, ...] | None:
+    """The fast path's parts if the template is only literal text and plain look-ups."""
+    parts: list[Any] = []
+    for output in tree.body:
+        if not isinstance(output, nodes.Output):
+            return None
+        for node in output.nodes:
+            if isinstance(node, nodes.TemplateData):
+                parts.append(node.data)
+            else:
+                path = path_of(node)
+                if path is None or path[0] in SANDBOX.globals:
+                    return None
+                parts.append(path)
+    return tuple(parts)
+
+
+_TEMPLATES: dict[str, Any] = {}
+_EXPRESSIONS: dict[str, Any] = {}
+
+
+def _remember(cache: dict[str, Any], key: str, value: Any) -> Any:
+    if len(cache) >= _MAX_CACHED:
+        try:  # evict the oldest entry; another thread may have done it already
+            del cache[next(iter(cache))]
+        except (KeyError, RuntimeError, StopIteration):
+            pass
+    cache[key] = value
+    return value
+
+
+def compile_template(source: str) -> Any:
+    """A cached template: a tuple of fast-path parts, or a :class:`JinjaProgram`."""
+    program = _TEMPLATES.get(source)
+    if program is None:
+        _check_source(source, "template")
+        try:
+            tree = SANDBOX.parse(source)
+        except Exception as exc:  # noqa: BLE001
+            raise_for(exc, source, None)
+        parts = fast_parts(tree)
+        if parts is None:
+            try:
+                parts = JinjaProgram(source, tree, False)
+            except Exception as exc:  # noqa: BLE001
+                raise_for(exc, source, None)
+        program = _remember(_TEMPLATES, source, parts)
+    return program
+
+
+def parse_expression(source: str) -> nodes.Expr:
+    """Parse one Jinja2 expression (no braces); the whole source must be used."""
+    parser = Parser(SANDBOX, source, state="variable")
+    expr = parser.parse_expression()
+    if not parser.stream.eos:
+        token = parser.stream.current
+        raise TemplateSyntaxError(f"unexpected {token.value!r} after the expression",
+                                  token.lineno, None, None)
+    return expr
+
+
+def compile_expression(source: str) -> Any:
+    """A cached expression: an object with ``evaluate(ctx)``."""
+    program = _EXPRESSIONS.get(source)
+    if program is None:
+        _check_source(source, "expression")
+        try:
+            expr = parse_expression(source)
+            body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
+            program = JinjaProgram(source, nodes.Template(body, lineno=1), True)
+        except Exception as exc:  # noqa: BLE001
+            raise_for(exc, source, None)
+        _remember(_EXPRESSIONS, source, program)
+    return program
+
+
+_PURE_EXPRESSION = re.compile(r"\s*\{\{[-+]?(.*?)[-+]?\}\}\s*", re.DOTALL)
+
+
+def pure_expression(source: str) -> str | None:
+    """The expression inside a string that is exactly one ``{{ expr }}``, else None."""
+    match = _PURE_EXPRESSION.fullmatch(source)
+    if match is None:
+        return None
+    try:
+        tokens = [token.type for token in SANDBOX.lexer.tokenize(source)]
+    except TemplateSyntaxError:
+        return None
+    if tokens.count("variable_begin") != 1 or "block_begin" in tokens:
+        return None
+    if any(kind == "data" for kind in tokens[1:-1]):
+        return None
+    return match.group(1)
+
+
+# -- errors --------------------------------------------------------------------------------
+def raise_for(exc: BaseException, source: str, wf: ContextCore | None) -> NoReturn:
+    """Re-raise ``exc`` as a :class:`ContextError` naming ``source``, with no secret in it."""
+    if isinstance(exc, ContextError):
+        error: ContextError = exc
+    elif isinstance(exc, TemplateSyntaxError):
+        error = InvalidExpression(f"syntax error: {exc.message} (line {exc.lineno})")
+    elif isinstance(exc, SecurityError):
+        error = InvalidExpression(f"blocked by the sandbox: {exc}")
+    elif isinstance(exc, UndefinedError):
+        error = VariableNotFound(str(exc))
+    elif isinstance(exc, (ZeroDivisionError, OverflowError, ValueError, TemplateError)):
+        error = InvalidExpression(f"{type(exc).__name__}: {exc}")
+    elif isinstance(exc, (TypeError, AttributeError)):
+        error = TypeConversion(str(exc))
+    elif isinstance(exc, (LookupError)):
+        error = VariableNotFound(f"{type(exc).__name__}: {exc}")
+    elif isinstance(exc, RecursionError):
+        error = LimitExceeded(f"recursion deeper than Python allows (max_recursion="
+                              f"{limits.LIMITS.max_recursion})", "max_recursion")
+    elif isinstance(exc, MemoryError):
+        error = LimitExceeded("out of memory", "max_output")
+    else:
+        raise exc
+    message = str(error)
+    if getattr(error, "template", None) is None:
+        message = f"{message} (in {quote(source)})"
+        error.template = source  # type: ignore[attr-defined]
+    error.args = (scrub(message, wf),)
+    if error is exc:
+        raise error.with_traceback(None) from None
+    raise error from None
+
+
+def scrub(message: str, wf: ContextCore | None) -> str:
+    """``message`` with every keystore value replaced by ``***``."""
+    if wf is None or not wf.keystore:
+        return message
+    secrets: list[str] = []
+    stack: list[Any] = [wf.keystore]
+    while stack:
+        value = stack.pop()
+        if type(value) is dict:
+            stack.extend(value.values())
+        elif type(value) is list:
+            stack.extend(value)
+        elif value is not None and type(value) is not bool:
+            secrets.append(to_text(value))
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
+def truthy(value: Any) -> bool:
+    """The contract's truthiness: strings by their words, everything else as Python."""
+    if type(value) is str:
+        word = value.strip().lower()
+        if word in ("true", "yes", "1", "on"):
+            return True
+        if word in ("false", "no", "0", "off", ""):
+            return False
+        return True
+    return bool(value)

@@ -1,0 +1,58 @@
+"""Resource limits on every render and import.
+
+Templates come from users and data from remote systems, so each render and import is
+bounded. Hitting a limit raises :class:`fastctx.errors.LimitExceeded` naming it.
+Change the defaults for the whole process with :func:`configure`::
+
+    >>> import fastctx.limits
+    >>> old = fastctx.limits.configure(max_output=1_000_000)
+    >>> fastctx.limits.LIMITS.max_output
+    1000000
+    >>> _ = fastctx.limits.configure(**old)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+__all__ = ["LIMITS", "Limits", "configure"]
+
+
+@dataclasses.dataclass
+class Limits:
+    """The limits in force; one instance, :data:`LIMITS`, serves the whole process."""
+
+    #: Characters one render may produce.
+    max_output: int = 1_000_000
+    #: Characters in one template or expression.
+    max_template_length: int = 100_000
+    #: Elements ``range`` may produce (also caps each loop's iterations).
+    max_range: int = 100_000
+    #: Length of a string or list made by ``*`` repetition.
+    max_repeat: int = 1_000_000
+    #: Largest exponent of ``**`` (and of ``pow``-style operations) on integers.
+    max_power: int = 1_000
+    #: Nesting depth of stored values, ``render_json`` input and imported data.
+    max_depth: int = 100
+    #: Depth of macro calls and of template nesting while rendering.
+    max_recursion: int = 50
+    #: Loop iterations in one render, all loops together.
+    max_loop_iterations: int = 1_000_000
+
+
+LIMITS = Limits()
+
+
+def configure(**changes: Any) -> dict[str, Any]:
+    """Set limits by name; return the previous values of those names (to restore them)."""
+    names = {field.name for field in dataclasses.fields(Limits)}
+    for name, value in changes.items():
+        if name not in names:
+            raise TypeError(f"unknown limit {name!r}; known: {', '.join(sorted(names))}")
+        if type(value) is not int or value < 1:
+            raise ValueError(f"limit {name!r} must be a positive int")
+    old = {name: getattr(LIMITS, name) for name in changes}
+    for name, value in changes.items():
+        setattr(LIMITS, name, value)
+    return old
