@@ -10,22 +10,13 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import _core_py, _impl, limits
+from . import _core_py, _impl, _templating
 from ._outcome import TaskOutcome
-from ._templating import (
-    _TEMPLATES,
-    compile_expression,
-    compile_template,
-    pure_expression,
-    raise_for,
-    truthy,
-)
 from .errors import ContextError, LimitExceeded, SerializationError, TypeConversion
 
 __all__ = ["WorkflowContext", "WorkflowMethods", "context_class"]
 
 _EXPORT_KEYS = ("variables", "parameters", "task_results", "system", "pack_config")
-_JSON_STRINGS: dict[str, Any] = {}
 
 
 class WorkflowMethods:
@@ -33,41 +24,8 @@ class WorkflowMethods:
 
     __slots__ = ()
 
-    # -- templates -----------------------------------------------------------------------
-    def render_template(self: Any, template: str) -> str:
-        """Render a Jinja2 template to a string."""
-        if type(template) is not str:
-            raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
-        program = _TEMPLATES.get(template)
-        if program is None:
-            program = compile_template(template)
-        if type(program) is tuple:
-            try:
-                return self.render_parts(program)  # type: ignore[no-any-return]
-            except ContextError as exc:
-                raise_for(exc, template, self)
-        return program.render(self)  # type: ignore[no-any-return]
-
-    def evaluate(self: Any, expression: str) -> Any:
-        """Evaluate one expression (no braces) to its native value."""
-        if type(expression) is not str:
-            raise TypeConversion(
-                f"an expression must be a string, not {type(expression).__name__}")
-        return compile_expression(expression).evaluate(self)
-
-    def render_json(self: Any, value: Any) -> Any:
-        """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
-        return _render_value(self, value, 0)
-
-    def evaluate_condition(self: Any, condition: str | bool) -> bool:
-        """A bare expression or a template, judged by the contract's truthiness."""
-        if type(condition) is bool:
-            return condition
-        if type(condition) is not str:
-            raise TypeConversion(f"a condition must be a string, not {type(condition).__name__}")
-        if "{{" in condition or "{%" in condition:
-            return truthy(_render_string(self, condition))
-        return truthy(self.evaluate(condition))
+    # render_template, render_json, evaluate and evaluate_condition are the core's own:
+    # they run the fast path there and call fastctx._templating for everything else.
 
     # -- publishing ----------------------------------------------------------------------
     def publish_from_result(
@@ -169,40 +127,6 @@ class WorkflowMethods:
         )
 
 
-def _render_value(ctx: Any, value: Any, depth: int) -> Any:
-    kind = type(value)
-    if kind is str:
-        return _render_string(ctx, value) if "{" in value else value
-    if kind is dict or kind is list:
-        if depth >= limits.LIMITS.max_depth:
-            raise LimitExceeded(
-                f"render_json: input nested deeper than max_depth={limits.LIMITS.max_depth}",
-                "max_depth")
-        if kind is dict:
-            return {key: _render_value(ctx, member, depth + 1) for key, member in value.items()}
-        return [_render_value(ctx, member, depth + 1) for member in value]
-    return value
-
-
-def _render_string(ctx: Any, text: str) -> Any:
-    """A string as ``render_json`` sees it: one ``{{ expr }}`` keeps its native value."""
-    expression = _JSON_STRINGS.get(text)
-    if expression is None:
-        expression = pure_expression(text) if len(text) < limits.LIMITS.max_template_length \
-            else None
-        expression = _remember_json_string(text, expression or "")
-    if expression:
-        return ctx.evaluate(expression)
-    return ctx.render_template(text)
-
-
-def _remember_json_string(text: str, expression: str) -> str:
-    if len(_JSON_STRINGS) >= 4096:
-        _JSON_STRINGS.clear()
-    _JSON_STRINGS[text] = expression
-    return expression
-
-
 def _json_copy(value: Any) -> Any:
     try:
         return json.loads(json.dumps(value, ensure_ascii=False))
@@ -225,7 +149,9 @@ def context_class(implementation: str) -> type[WorkflowContext]:
     """``WorkflowContext`` on the core of one implementation: ``"cython"`` or ``"python"``."""
     cls = _CLASSES.get(implementation)
     if cls is None:
-        core_type = _impl.load(implementation).ContextCore
+        core = _impl.load(implementation)
+        core.install(_templating)
+        core_type = core.ContextCore
         cls = type("WorkflowContext", (WorkflowMethods, core_type), {
             "__slots__": (),
             "__module__": __name__,

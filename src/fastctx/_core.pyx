@@ -1,4 +1,4 @@
-# cython: language_level=3
+# cython: language_level=3, binding=False
 """Cython core of fastctx: the context type, its shared stores, clone and look-ups.
 
 Behaviour, errors and pickle format are those of the pure-Python twin ``_core_py``, which
@@ -6,7 +6,27 @@ also supplies the cold paths (error messages, JSON checks, printing of container
 """
 
 from fastctx._core_py import (
+    CMP_IN,
+    CMP_NOTIN,
     MISSING,
+    OP_AND,
+    OP_BINOP,
+    OP_CALL,
+    OP_CMP,
+    OP_COND,
+    OP_CONCAT,
+    OP_CONST,
+    OP_DICT,
+    OP_LIST,
+    OP_NEG,
+    OP_NOT,
+    OP_OR,
+    OP_OUTCOME,
+    OP_PATH,
+    OP_POS,
+    OP_RESULT,
+    OP_SOFT,
+    OP_TUPLE,
     _check_index,
     _check_name,
     _check_outcome,
@@ -19,14 +39,20 @@ from fastctx._core_py import (
     to_text as _py_to_text,
     type_name,
 )
-from fastctx.errors import TypeConversion, VariableNotFound
+from fastctx.errors import LimitExceeded, TypeConversion, VariableNotFound
+from fastctx import limits
 
 import copy
 
+from cpython.object cimport PyObject, PyObject_RichCompare, PyTypeObject
+from cpython.sequence cimport PySequence_Contains
+
 __all__ = ["MISSING", "ContextCore", "Stores", "describe_path", "step", "to_text", "walk",
-           "type_name", "check_json", "missing_message"]
+           "type_name", "check_json", "missing_message", "install", "truthy", "evaluate_node",
+           "render_parts"]
 
 cdef object _MISSING = MISSING
+cdef tuple _EMPTY = ()
 
 # Root names of a path, mapped to what they stand for; one dict probe instead of a chain
 # of string comparisons.
@@ -145,21 +171,14 @@ cdef class ContextCore:
         )
 
     # -- clones ------------------------------------------------------------------------
-    cdef inline ContextCore _new(self):
-        # tp_new of the (sub)type: no __init__, fields start as None.
-        cdef ContextCore new = ContextCore.__new__(type(self))
-        new._stores = self._stores
-        new._last = self._last
-        return new
-
     def clone(self):
-        cdef ContextCore new = self._new()
+        cdef ContextCore new = _new(self)
         new._item = self._item
         new._index = self._index
         return new
 
     def with_item(self, item, index):
-        cdef ContextCore new = self._new()
+        cdef ContextCore new = _new(self)
         new._item = item
         new._index = index if type(index) is int else _check_index(index)
         return new
@@ -245,66 +264,57 @@ cdef class ContextCore:
         return self._stores is other._stores
 
     # -- look-ups ----------------------------------------------------------------------
-    cdef object _resolve(self, object name):
-        cdef Stores stores = self._stores
-        root = _ROOTS.get(name) if type(name) is str else None
-        if root is None:
-            return stores.variables.get(name, _MISSING)
-        cdef int code = root
-        if code == ROOT_ITEM:
-            return _MISSING if self._index is None else self._item
-        if code == ROOT_INDEX:
-            return _MISSING if self._index is None else self._index
-        if code == ROOT_PARAMETERS:
-            return stores.parameters
-        if code == ROOT_VARIABLES:
-            return stores.variables
-        if code == ROOT_TASKS:
-            return stores.tasks
-        if code == ROOT_CONFIG:
-            return stores.config
-        if code == ROOT_KEYSTORE:
-            return stores.keystore
-        return stores.system
-
     def resolve(self, name):
         """The value a root name stands for in a template, or ``MISSING``."""
-        return self._resolve(name)
-
-    cdef object _lookup(self, tuple path):
-        cdef object value = self._resolve(path[0])
-        cdef Py_ssize_t n = len(path), at
-        cdef object found
-        if value is _MISSING:
-            raise VariableNotFound(_root_message(self, path), describe_path(path[0], path[1:]))
-        for at in range(1, n):
-            found = step(value, path[at])
-            if found is _MISSING:
-                keys = path[1:]
-                raise VariableNotFound(missing_message(path[0], keys, at - 1, value),
-                                       describe_path(path[0], keys))
-            value = found
-        return value
+        return _resolve(self, name)
 
     def lookup(self, tuple path):
         """Resolve ``path[0]`` and follow the keys after it; raise naming the full path."""
-        return self._lookup(path)
+        return _lookup(self, path)
 
     def lookup_or_missing(self, tuple path):
-        cdef object value = self._resolve(path[0])
+        cdef object value = _resolve(self, path[0])
         if value is _MISSING:
             return _MISSING
         return walk_or_missing(value, path[1:])
 
-    def render_parts(self, tuple parts):
-        """The fast path: concatenate literal strings and the text of path look-ups."""
-        cdef list out = []
-        for part in parts:
-            if type(part) is str:
-                out.append(part)
-            else:
-                out.append(to_text(self._lookup(<tuple>part)))
-        return "".join(out)
+    # -- rendering: the fast path and compiled expressions -------------------------------
+    # Parsing, compiling, the Jinja2 path and error reporting live in fastctx._templating
+    # (installed by install()); here is only what runs per render.
+    def render_template(self, template):
+        """Render a template (Jinja2 syntax) to a string."""
+        if type(template) is not str:
+            raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
+        program = _TEMPLATES.get(template)
+        if program is None:
+            program = _LAYER.compile_template(template)
+        if type(program) is not tuple:
+            return program.render(self)
+        try:
+            return _render_parts(self, <tuple>program)
+        except Exception as exc:
+            _LAYER.raise_for(exc, template, self)
+
+    def evaluate(self, expression):
+        """Evaluate one expression (no braces) to its native value."""
+        if type(expression) is not str:
+            raise TypeConversion(
+                f"an expression must be a string, not {type(expression).__name__}")
+        return _evaluate(self, <str>expression, <str>expression)
+
+    def evaluate_condition(self, condition):
+        """A bare expression or a template, judged by the contract's truthiness."""
+        if condition is True or condition is False:
+            return condition
+        if type(condition) is not str:
+            raise TypeConversion(f"a condition must be a string, not {type(condition).__name__}")
+        if "{{" in <str>condition or "{%" in <str>condition:
+            return truthy(_render_string(self, <str>condition))
+        return truthy(_evaluate(self, <str>condition, <str>condition))
+
+    def render_json(self, value):
+        """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
+        return _render_value(self, value, 0)
 
     # -- copy and pickle ---------------------------------------------------------------
     def __copy__(self):
@@ -334,3 +344,228 @@ cdef class ContextCore:
         new._index = index
         new._last = last
         return new
+
+
+# Module-level helpers rather than cdef methods: a cdef method would add a vtable pointer to
+# every ContextCore, and a clone is meant to be four pointers.
+cdef inline ContextCore _new(ContextCore self):
+    # The (sub)type's tp_new, called directly: no __init__, fields start as None.
+    cdef type cls = type(self)
+    cdef ContextCore new = <ContextCore>(<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY, NULL)
+    new._stores = self._stores
+    new._last = self._last
+    return new
+
+
+cdef object _resolve(ContextCore self, object name):
+    cdef Stores stores = self._stores
+    root = _ROOTS.get(name) if type(name) is str else None
+    if root is None:
+        return stores.variables.get(name, _MISSING)
+    cdef int code = root
+    if code == ROOT_ITEM:
+        return _MISSING if self._index is None else self._item
+    if code == ROOT_INDEX:
+        return _MISSING if self._index is None else self._index
+    if code == ROOT_PARAMETERS:
+        return stores.parameters
+    if code == ROOT_VARIABLES:
+        return stores.variables
+    if code == ROOT_TASKS:
+        return stores.tasks
+    if code == ROOT_CONFIG:
+        return stores.config
+    if code == ROOT_KEYSTORE:
+        return stores.keystore
+    return stores.system
+
+
+cdef object _lookup(ContextCore self, tuple path):
+    cdef object value = _resolve(self, path[0])
+    cdef Py_ssize_t n = len(path), at
+    cdef object found
+    if value is _MISSING:
+        raise VariableNotFound(_root_message(self, path), describe_path(path[0], path[1:]))
+    for at in range(1, n):
+        found = step(value, path[at])
+        if found is _MISSING:
+            keys = path[1:]
+            raise VariableNotFound(missing_message(path[0], keys, at - 1, value),
+                                   describe_path(path[0], keys))
+        value = found
+    return value
+
+
+# -- what runs per render -------------------------------------------------------------------
+cdef object _LAYER = None
+cdef dict _TEMPLATES = {}
+cdef dict _EXPRESSIONS = {}
+cdef dict _JSON_STRINGS = {}
+cdef object _NATIVE = None
+cdef object _BINOP = None
+cdef object _CONCAT = None
+cdef object _SOFT_MISSING = None
+
+# Opcodes as C constants (their values come from the twin, which defines them).
+cdef long C_CONST = OP_CONST, C_PATH = OP_PATH, C_SOFT = OP_SOFT, C_NOT = OP_NOT
+cdef long C_AND = OP_AND, C_OR = OP_OR, C_CMP = OP_CMP, C_BINOP = OP_BINOP, C_NEG = OP_NEG
+cdef long C_POS = OP_POS, C_CONCAT = OP_CONCAT, C_LIST = OP_LIST, C_TUPLE = OP_TUPLE
+cdef long C_DICT = OP_DICT, C_COND = OP_COND, C_CALL = OP_CALL, C_RESULT = OP_RESULT
+cdef long C_OUTCOME = OP_OUTCOME, C_IN = CMP_IN, C_NOTIN = CMP_NOTIN
+
+
+def install(layer):
+    """Connect the core to the templating layer (caches, compilers, error reporting)."""
+    global _LAYER, _TEMPLATES, _EXPRESSIONS, _JSON_STRINGS, _NATIVE, _BINOP, _CONCAT
+    global _SOFT_MISSING
+    _LAYER = layer
+    _TEMPLATES = layer.TEMPLATES
+    _EXPRESSIONS = layer.EXPRESSIONS
+    _JSON_STRINGS = layer.JSON_STRINGS
+    _NATIVE = layer.native
+    _BINOP = layer.binop
+    _CONCAT = layer.concat
+    _SOFT_MISSING = layer.soft_missing
+
+
+cpdef bint truthy(object value) except -1:
+    """The contract's truthiness: strings by their words, everything else as Python."""
+    if type(value) is str:
+        word = (<str>value).strip().lower()
+        if word in ("true", "yes", "1", "on"):
+            return True
+        return word not in ("false", "no", "0", "off", "")
+    return bool(value)
+
+
+def render_parts(ContextCore ctx, tuple parts):
+    """A fast-path template: literal strings, path look-ups and compiled expressions."""
+    return _render_parts(ctx, parts)
+
+
+def evaluate_node(ContextCore ctx, tuple node):
+    """Evaluate a compiled expression with the operators' Python (and Jinja2) semantics."""
+    return _eval(ctx, node)
+
+
+cdef str _render_parts(ContextCore ctx, tuple parts):
+    cdef Py_ssize_t n = len(parts)
+    if n == 1:
+        return _part_text(ctx, parts[0])
+    cdef list out = []
+    for part in parts:
+        out.append(_part_text(ctx, part))
+    return "".join(out)
+
+
+cdef inline str _part_text(ContextCore ctx, object part):
+    if type(part) is str:
+        return <str>part
+    if type((<tuple>part)[0]) is str:
+        return to_text(_lookup(ctx, <tuple>part))
+    return to_text(_eval(ctx, <tuple>part))
+
+
+cdef object _evaluate(ContextCore ctx, str expression, str name):
+    # Errors name ``name``: the template the expression was written in.
+    program = _EXPRESSIONS.get(expression)
+    if program is None:
+        program = _LAYER.compile_expression(expression)
+    if type(program) is not tuple:
+        return program.evaluate(ctx, name)
+    cdef type kind
+    try:
+        value = _eval(ctx, <tuple>program)
+        kind = type(value)
+        if kind is bool or kind is str or kind is int or kind is float or value is None \
+                or kind is list or kind is dict:
+            return value
+        return _NATIVE(value)
+    except Exception as exc:
+        _LAYER.raise_for(exc, name, ctx)
+
+
+cdef object _eval(ContextCore ctx, tuple node):
+    cdef long op = node[0]
+    cdef long code
+    cdef object left, right, result
+    if op == C_PATH:
+        return _lookup(ctx, <tuple>node[1])
+    if op == C_CONST:
+        return node[1]
+    if op == C_CMP:
+        left = _eval(ctx, <tuple>node[1])
+        result = True
+        for pair in <tuple>node[2]:
+            code = (<tuple>pair)[0]
+            right = _eval(ctx, <tuple>(<tuple>pair)[1])
+            if code == C_IN:
+                result = PySequence_Contains(right, left) == 1
+            elif code == C_NOTIN:
+                result = PySequence_Contains(right, left) != 1
+            else:
+                result = PyObject_RichCompare(left, right, <int>code)
+            if not result:
+                return result
+            left = right
+        return result
+    if op == C_AND:
+        left = _eval(ctx, <tuple>node[1])
+        return _eval(ctx, <tuple>node[2]) if left else left
+    if op == C_OR:
+        left = _eval(ctx, <tuple>node[1])
+        return left if left else _eval(ctx, <tuple>node[2])
+    if op == C_NOT:
+        return not _eval(ctx, <tuple>node[1])
+    if op == C_CALL:
+        return node[1](*[_eval(ctx, <tuple>arg) for arg in <tuple>node[2]])
+    if op == C_BINOP:
+        return _BINOP(node[1], _eval(ctx, <tuple>node[2]), _eval(ctx, <tuple>node[3]))
+    if op == C_SOFT:
+        result = ctx.lookup_or_missing(<tuple>node[1])
+        return _SOFT_MISSING(node[1]) if result is _MISSING else result
+    if op == C_CONCAT:
+        return _CONCAT([_eval(ctx, <tuple>arg) for arg in <tuple>node[1]])
+    if op == C_COND:
+        return _eval(ctx, <tuple>(node[2] if _eval(ctx, <tuple>node[1]) else node[3]))
+    if op == C_NEG:
+        return -_eval(ctx, <tuple>node[1])
+    if op == C_POS:
+        return +_eval(ctx, <tuple>node[1])
+    if op == C_LIST:
+        return [_eval(ctx, <tuple>arg) for arg in <tuple>node[1]]
+    if op == C_TUPLE:
+        return tuple([_eval(ctx, <tuple>arg) for arg in <tuple>node[1]])
+    if op == C_DICT:
+        return {_eval(ctx, <tuple>(<tuple>kv)[0]): _eval(ctx, <tuple>(<tuple>kv)[1])
+                for kv in <tuple>node[1]}
+    if op == C_RESULT:
+        return None if ctx._last is None else (<tuple>ctx._last)[0]
+    if op == C_OUTCOME:
+        return ctx._last is not None and (<tuple>ctx._last)[1] is node[1]
+    raise AssertionError(f"unknown opcode {op}")
+
+
+cdef object _render_value(ContextCore ctx, object value, int depth):
+    cdef type kind = type(value)
+    if kind is str:
+        return _render_string(ctx, <str>value) if "{" in <str>value else value
+    if kind is dict or kind is list:
+        if depth >= limits.LIMITS.max_depth:
+            raise LimitExceeded(
+                f"render_json: input nested deeper than max_depth={limits.LIMITS.max_depth}",
+                "max_depth")
+        if kind is dict:
+            return {key: _render_value(ctx, member, depth + 1)
+                    for key, member in (<dict>value).items()}
+        return [_render_value(ctx, member, depth + 1) for member in <list>value]
+    return value
+
+
+cdef object _render_string(ContextCore ctx, str text):
+    expression = _JSON_STRINGS.get(text)
+    if expression is None:
+        expression = _LAYER.classify_json_string(text)
+    if expression:
+        return _evaluate(ctx, <str>expression, text)
+    return ctx.render_template(text)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import datetime
 import json
+import operator
+from collections.abc import Callable
 from typing import Any
 
 from . import limits
@@ -100,7 +102,8 @@ def missing_message(root: str, keys: tuple[Any, ...], at: int, value: Any) -> st
     if kind == "object":
         why = f"{where!r} has no key {key!r}"
     elif kind in ("array", "string") and type(key) is int:
-        why = f"index {key} is out of range for {where!r} (length {len(value)})"
+        why = f"index {key} is out of range for {where!r}" + (
+            f" (length {len(value)})" if kind == "array" else "")
     else:
         why = f"{where!r} is {_ARTICLES.get(kind, 'a ' + kind)}: it has no field {key!r}"
     return f"{describe_path(root, keys)!r} is not defined: {why}"
@@ -253,13 +256,13 @@ class ContextCore:
         self._stores.variables[_check_name(name)] = check_json(value, f"variable {name!r}")
 
     def get_var(self, name: str, default: Any = None) -> Any:
-        return self._stores.variables.get(name, default)
+        return self._stores.variables.get(_check_name(name), default)
 
     def set_task_result(self, name: str, result: Any) -> None:
         self._stores.tasks[_check_name(name)] = check_json(result, f"result of task {name!r}")
 
     def get_task_result(self, name: str, default: Any = None) -> Any:
-        return self._stores.tasks.get(name, default)
+        return self._stores.tasks.get(_check_name(name), default)
 
     def set_pack_config(self, config: dict[str, Any]) -> None:
         self._stores.config = _store(config, "pack_config")
@@ -344,15 +347,43 @@ class ContextCore:
             return MISSING
         return walk_or_missing(value, path[1:])
 
-    def render_parts(self, parts: tuple[Any, ...]) -> str:
-        """The fast path: concatenate literal strings and the text of path look-ups."""
-        out = []
-        for part in parts:
-            if type(part) is str:
-                out.append(part)
-            else:
-                out.append(to_text(self.lookup(part)))
-        return "".join(out)
+    # -- rendering: the fast path and compiled expressions --------------------------------
+    # Parsing, compiling, the Jinja2 path and error reporting live in fastctx._templating,
+    # which install() hands to this module; here is only what runs per render.
+    def render_template(self, template: str) -> str:
+        """Render a template (Jinja2 syntax) to a string."""
+        if type(template) is not str:
+            raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
+        program = _LAYER.TEMPLATES.get(template)
+        if program is None:
+            program = _LAYER.compile_template(template)
+        if type(program) is not tuple:
+            return program.render(self)  # type: ignore[no-any-return]
+        try:
+            return render_parts(self, program)
+        except Exception as exc:  # noqa: BLE001 - reported as a ContextError naming the template
+            _LAYER.raise_for(exc, template, self)
+
+    def evaluate(self, expression: str) -> Any:
+        """Evaluate one expression (no braces) to its native value."""
+        if type(expression) is not str:
+            raise TypeConversion(
+                f"an expression must be a string, not {type(expression).__name__}")
+        return _evaluate(self, expression, expression)
+
+    def evaluate_condition(self, condition: str | bool) -> bool:
+        """A bare expression or a template, judged by the contract's truthiness."""
+        if condition is True or condition is False:
+            return condition
+        if type(condition) is not str:
+            raise TypeConversion(f"a condition must be a string, not {type(condition).__name__}")
+        if "{{" in condition or "{%" in condition:
+            return truthy(_render_string(self, condition))
+        return truthy(_evaluate(self, condition, condition))
+
+    def render_json(self, value: Any) -> Any:
+        """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
+        return _render_value(self, value, 0)
 
     # -- copy and pickle ----------------------------------------------------------------
     def __copy__(self) -> Any:
@@ -382,6 +413,144 @@ class ContextCore:
         new._index = index
         new._last = last
         return new
+
+
+# -- what runs per render -------------------------------------------------------------------
+_LAYER: Any = None
+
+# Opcodes of compiled expressions: tuples ``(opcode, operands...)`` built by
+# fastctx._compiler. Comparison codes 0-5 are Python's rich comparison codes.
+OP_CONST, OP_PATH, OP_SOFT, OP_NOT, OP_AND, OP_OR, OP_CMP, OP_BINOP, OP_NEG, OP_POS, \
+    OP_CONCAT, OP_LIST, OP_TUPLE, OP_DICT, OP_COND, OP_CALL, OP_RESULT, OP_OUTCOME = range(18)
+CMP_IN, CMP_NOTIN = 6, 7
+_COMPARE: tuple[Callable[[Any, Any], Any], ...] = (
+    operator.lt, operator.le, operator.eq, operator.ne, operator.gt, operator.ge,
+    lambda a, b: a in b, lambda a, b: a not in b,
+)
+
+
+def install(layer: Any) -> None:
+    """Connect the core to the templating layer (caches, compilers, error reporting)."""
+    global _LAYER
+    _LAYER = layer
+
+
+def truthy(value: Any) -> bool:
+    """The contract's truthiness: strings by their words, everything else as Python."""
+    if type(value) is str:
+        word = value.strip().lower()
+        if word in ("true", "yes", "1", "on"):
+            return True
+        return word not in ("false", "no", "0", "off", "")
+    return bool(value)
+
+
+def render_parts(ctx: ContextCore, parts: tuple[Any, ...]) -> str:
+    """A fast-path template: literal strings, path look-ups and compiled expressions."""
+    out = []
+    for part in parts:
+        if type(part) is str:
+            out.append(part)
+        elif type(part[0]) is str:
+            out.append(to_text(ctx.lookup(part)))
+        else:
+            out.append(to_text(evaluate_node(ctx, part)))
+    return "".join(out)
+
+
+def evaluate_node(ctx: ContextCore, node: tuple[Any, ...]) -> Any:
+    """Evaluate a compiled expression with the operators' Python (and Jinja2) semantics."""
+    op = node[0]
+    if op == OP_PATH:
+        return ctx.lookup(node[1])
+    if op == OP_CONST:
+        return node[1]
+    if op == OP_CMP:
+        left = evaluate_node(ctx, node[1])
+        result: Any = True
+        for code, operand in node[2]:
+            right = evaluate_node(ctx, operand)
+            result = _COMPARE[code](left, right)
+            if not result:
+                return result
+            left = right
+        return result
+    if op == OP_AND:
+        left = evaluate_node(ctx, node[1])
+        return evaluate_node(ctx, node[2]) if left else left
+    if op == OP_OR:
+        left = evaluate_node(ctx, node[1])
+        return left if left else evaluate_node(ctx, node[2])
+    if op == OP_NOT:
+        return not evaluate_node(ctx, node[1])
+    if op == OP_CALL:
+        return node[1](*[evaluate_node(ctx, arg) for arg in node[2]])
+    if op == OP_BINOP:
+        return _LAYER.binop(node[1], evaluate_node(ctx, node[2]), evaluate_node(ctx, node[3]))
+    if op == OP_SOFT:
+        value = ctx.lookup_or_missing(node[1])
+        return _LAYER.soft_missing(node[1]) if value is MISSING else value
+    if op == OP_CONCAT:
+        return _LAYER.concat([evaluate_node(ctx, arg) for arg in node[1]])
+    if op == OP_COND:
+        return evaluate_node(ctx, node[2] if evaluate_node(ctx, node[1]) else node[3])
+    if op == OP_NEG:
+        return -evaluate_node(ctx, node[1])
+    if op == OP_POS:
+        return +evaluate_node(ctx, node[1])
+    if op == OP_LIST:
+        return [evaluate_node(ctx, arg) for arg in node[1]]
+    if op == OP_TUPLE:
+        return tuple([evaluate_node(ctx, arg) for arg in node[1]])
+    if op == OP_DICT:
+        return {evaluate_node(ctx, k): evaluate_node(ctx, v) for k, v in node[1]}
+    if op == OP_RESULT:
+        return ctx.last_result
+    if op == OP_OUTCOME:
+        return ctx.last_outcome is node[1]
+    raise AssertionError(f"unknown opcode {op}")
+
+
+def _evaluate(ctx: ContextCore, expression: str, name: str) -> Any:
+    """Evaluate ``expression``; errors name ``name``, the template it was written in."""
+    program = _LAYER.EXPRESSIONS.get(expression)
+    if program is None:
+        program = _LAYER.compile_expression(expression)
+    if type(program) is not tuple:
+        return program.evaluate(ctx, name)
+    try:
+        value = evaluate_node(ctx, program)
+        return value if type(value) in _PLAIN else _LAYER.native(value)
+    except Exception as exc:  # noqa: BLE001
+        _LAYER.raise_for(exc, name, ctx)
+
+
+_PLAIN = frozenset((str, int, float, bool, type(None), list, dict))
+
+
+def _render_value(ctx: ContextCore, value: Any, depth: int) -> Any:
+    kind = type(value)
+    if kind is str:
+        return _render_string(ctx, value) if "{" in value else value
+    if kind is dict or kind is list:
+        if depth >= limits.LIMITS.max_depth:
+            raise LimitExceeded(
+                f"render_json: input nested deeper than max_depth={limits.LIMITS.max_depth}",
+                "max_depth")
+        if kind is dict:
+            return {key: _render_value(ctx, member, depth + 1) for key, member in value.items()}
+        return [_render_value(ctx, member, depth + 1) for member in value]
+    return value
+
+
+def _render_string(ctx: ContextCore, text: str) -> Any:
+    """A string as ``render_json`` sees it: one ``{{ expr }}`` keeps its native value."""
+    expression = _LAYER.JSON_STRINGS.get(text)
+    if expression is None:
+        expression = _LAYER.classify_json_string(text)
+    if expression:
+        return _evaluate(ctx, expression, text)
+    return ctx.render_template(text)
 
 
 def _root_message(ctx: ContextCore, path: tuple[Any, ...]) -> str:

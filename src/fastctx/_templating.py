@@ -12,6 +12,7 @@ Both paths print values with the core's ``to_text`` and raise the same errors.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
 
@@ -20,10 +21,12 @@ from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError,
 from jinja2.parser import Parser
 from jinja2.runtime import Context, StrictUndefined, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import pass_context
+from jinja2.utils import _PassArg, pass_context
 from jinja2.visitor import NodeTransformer
 
 from . import limits
+from ._compiler import Compiler, compile_node
+from ._core_py import OP_PATH
 from ._functions import HELPERS, check_replace
 from ._impl import core
 from ._outcome import TaskOutcome
@@ -105,7 +108,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     """
 
     context_class = WorkflowJinjaContext
-    intercepted_binops = frozenset(("*", "**", "+", "/", "//", "%"))
+    intercepted_binops = frozenset(("+", "-", "*", "/", "//", "%", "**"))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) in _DATA_TYPES:
@@ -131,12 +134,21 @@ _DATA_TYPES = frozenset((dict, list, str, int, float, bool, type(None)))
 MISSING_JINJA: Any = None  # set below: jinja2.utils.missing
 
 
-def _data_step(obj: Any, key: Any) -> Any:
+def _data_step(obj: Any, key: Any, root: str = "value") -> Any:
     value = core.step(obj, key)
     if value is MISSING:
-        return Missing(core.missing_message("value", (key,), 0, obj),
-                       path=core.describe_path("value", (key,)))
+        return Missing(core.missing_message(root, (key,), 0, obj),
+                       path=core.describe_path(root, (key,)))
     return value
+
+
+def _item_filter(obj: Any, key: Any, root: str) -> Any:
+    """``a[key]`` with a computed key; a missing one is named from ``root``."""
+    if isinstance(obj, Undefined):
+        obj._fail_with_undefined_error()
+    if type(obj) in _DATA_TYPES and type(key) is not slice:
+        return _data_step(obj, key, root)
+    return SANDBOX.getitem(obj, key)
 
 
 # -- operators shared by the Jinja2 path and the compiled expressions ----------------------
@@ -224,9 +236,9 @@ WORKFLOW_FUNCTIONS = {
 def _path_filter(value: Any, keys: tuple[Any, ...], root: str, soft: bool) -> Any:
     """A look-up ``root.k1[k2]...`` whose root Jinja2 resolved to ``value``."""
     if isinstance(value, Undefined):
-        path = core.describe_path(root, keys)
         if soft:
-            return Missing(f"{path!r} is not defined: no variable named {root!r}", path=path)
+            return soft_missing((root, *keys))
+        path = core.describe_path(root, keys)
         raise VariableNotFound(f"{path!r} is not defined: no variable named {root!r}", path)
     if type(value) not in _DATA_TYPES:  # loop, macros, self: Jinja2's own objects
         for key in keys:
@@ -235,52 +247,51 @@ def _path_filter(value: Any, keys: tuple[Any, ...], root: str, soft: bool) -> An
         return value
     if soft:
         found = core.walk_or_missing(value, keys)
-        if found is MISSING:
-            path = core.describe_path(root, keys)
-            return Missing(f"{path!r} is not defined", path=path)
-        return found
+        return soft_missing((root, *keys)) if found is MISSING else found
     return core.walk(value, keys, root)
 
 
 def _callee_filter(value: Any, name: str) -> Any:
     if isinstance(value, Undefined):
-        raise InvalidExpression(f"unknown function {name!r}")
+        if name.isidentifier():
+            raise InvalidExpression(f"unknown function {name!r}")
+        value._fail_with_undefined_error()
     if not callable(value):
         raise InvalidExpression(f"{name!r} is not a function")
     return value
 
 
-def _bounded_range(*args: Any) -> list[int]:
-    return HELPERS["range"](*args)  # type: ignore[no-any-return]
+def _bounded(name: str, fn: Callable[..., Any], check: Callable[..., None]) -> Any:
+    """Jinja2's filter ``fn`` with ``check(value, *args)`` first: some filters allocate
+    from a width or a count before any output limit could see it ("%999999999d")."""
+    skip = 0 if _PassArg.from_obj(fn) is None else 1
 
-
-def _checked_width(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A Jinja2 filter whose width argument could allocate without bound, capped."""
-
-    def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
-        for arg in (*args, *kwargs.values()):
-            if type(arg) is int and arg > limits.LIMITS.max_repeat:
-                raise LimitExceeded(f"{name}: width {arg} is larger than max_repeat="
-                                    f"{limits.LIMITS.max_repeat}", "max_repeat")
-        return fn(value, *args, **kwargs)
+    @functools.wraps(fn)  # keeps the pass_environment / pass_eval_context marker
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        check(name, *args[skip:], *kwargs.values())
+        return fn(*args, **kwargs)
 
     return bounded
 
 
-def _bounded_format(value: Any, *args: Any, **kwargs: Any) -> str:
-    # "%999999999d" would allocate a gigabyte before any output check.
+def _check_widths(name: str, value: Any, *args: Any) -> None:
+    for arg in args:
+        if type(arg) is int and arg > limits.LIMITS.max_repeat:
+            raise LimitExceeded(f"{name}: width {arg} is larger than max_repeat="
+                                f"{limits.LIMITS.max_repeat}", "max_repeat")
+
+
+def _check_format(name: str, value: Any, *args: Any) -> None:
     for width in re.findall(r"%[-+ #0]*(\d+|\*)?(?:\.(\d+|\*))?", str(value)):
         for part in width:
             if part == "*" or (part and int(part) > limits.LIMITS.max_repeat):
-                raise LimitExceeded("format: a field width beyond max_repeat="
+                raise LimitExceeded(f"{name}: a field width beyond max_repeat="
                                     f"{limits.LIMITS.max_repeat}", "max_repeat")
-    return FORMAT(value, *args, **kwargs)  # type: ignore[no-any-return]
 
 
-def _bounded_replace(value: Any, old: Any, new: Any, count: Any = None) -> Any:
+def _check_replace(name: str, value: Any, old: Any = None, new: Any = None, *rest: Any) -> None:
     if type(value) is str and type(old) is str and type(new) is str:
         check_replace(value, old, new)
-    return REPLACE(value, old, new, count)
 
 
 # -- the AST rewrite -----------------------------------------------------------------------
@@ -332,7 +343,17 @@ class _Rewrite(NodeTransformer):
     def visit_Name(self, node: nodes.Name) -> nodes.Node:
         return self._lookup(node, False) if node.ctx == "load" else node
 
-    visit_Getattr = visit_Getitem = visit_Name  # type: ignore[assignment]
+    visit_Getattr = visit_Name  # type: ignore[assignment]
+
+    def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
+        if path_of(node) is not None or isinstance(node.arg, nodes.Slice):
+            return self._lookup(node, False)
+        # a[expr]: the key is computed; errors still name the path of ``a``.
+        path = path_of(node.node)
+        text = core.describe_path(path[0], path[1:]) if path else "value"
+        return nodes.Filter(self.visit(node.node), "@item",
+                            [self.visit(node.arg), nodes.Const(text)], [], None, None,
+                            lineno=node.lineno)
 
     def visit_Filter(self, node: nodes.Filter) -> nodes.Node:
         if node.name in ("default", "d") and node.node is not None:
@@ -398,30 +419,28 @@ def _make_sandbox() -> Sandbox:
     env.globals.clear()
     env.globals.update(HELPERS)
     env.globals.update(WORKFLOW_FUNCTIONS)
-    env.globals["range"] = _bounded_range
     env.globals["null"] = None
     del env.filters["attr"]  # reaches Python attributes, past the data rules
     for name in ("center", "indent", "wordwrap", "truncate"):
-        env.filters[name] = _checked_width(name, env.filters[name])
-    env.filters.update({"format": _bounded_format, "replace": _bounded_replace,
-                        "@path": _path_filter, "@callee": _callee_filter,
+        env.filters[name] = _bounded(name, env.filters[name], _check_widths)
+    env.filters["format"] = _bounded("format", env.filters["format"], _check_format)
+    env.filters["replace"] = _bounded("replace", env.filters["replace"], _check_replace)
+    env.filters.update({"@path": _path_filter, "@callee": _callee_filter, "@item": _item_filter,
                         "@concat": concat, "@loop": _loop_filter})
     return env
 
 
 SANDBOX: Sandbox
-FORMAT: Callable[..., str]
-REPLACE: Callable[..., Any]
+COMPILER: Compiler
 
 
 def _init() -> None:
-    global SANDBOX, FORMAT, REPLACE, MISSING_JINJA
-    from jinja2.filters import FILTERS
+    global SANDBOX, COMPILER, MISSING_JINJA
     from jinja2.utils import missing
 
     MISSING_JINJA = missing
-    FORMAT, REPLACE = FILTERS["format"], FILTERS["replace"]
     SANDBOX = _make_sandbox()
+    COMPILER = Compiler(SANDBOX, path_of)
 
 
 _init()
@@ -459,17 +478,31 @@ class JinjaProgram:
         except Exception as exc:  # noqa: BLE001 - every failure becomes a ContextError
             raise_for(exc, self.source, wf)
 
-    def evaluate(self, wf: ContextCore) -> Any:
+    def evaluate(self, wf: ContextCore, name: str | None = None) -> Any:
+        """The expression's value; errors name ``name`` (the template it came from)."""
         try:
             jctx = self._context(wf)
             for _ in self.template.root_render_func(jctx):
                 pass
-            value = jctx.vars["result"]
-            if isinstance(value, Undefined):
-                value._fail_with_undefined_error()
-            return value
+            return native(jctx.vars["result"])
         except Exception as exc:  # noqa: BLE001
-            raise_for(exc, self.source, wf)
+            raise_for(exc, name or self.source, wf)
+
+
+_ITERATORS = (type(iter([])), type(iter(())), type(reversed([])), type(x for x in ()))
+
+
+def native(value: Any) -> Any:
+    """An expression's result as a value: an undefined one raises, a tuple or an iterator
+    (``(1, 2)``, ``map``, ``reverse``) becomes a list, Markup a plain string."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    kind = type(value)
+    if kind is tuple or kind in _ITERATORS or kind.__name__ == "generator":
+        return list(value)
+    if isinstance(value, str) and kind is not str:
+        return str(value)
+    return value
 
 
 def _check_source(source: Any, what: str) -> str:
@@ -483,7 +516,8 @@ def _check_source(source: Any, what: str) -> str:
 
 
 def fast_parts(tree: nodes.Template) -> tuple[Any, ...] | None:
-    """The fast path's parts if the template is only literal text and plain look-ups."""
+    """The fast path's parts if the template is only literal text and compilable
+    expressions: a string, a path tuple ``(root, key, ...)`` or a compiled expression."""
     parts: list[Any] = []
     for output in tree.body:
         if not isinstance(output, nodes.Output):
@@ -491,16 +525,19 @@ def fast_parts(tree: nodes.Template) -> tuple[Any, ...] | None:
         for node in output.nodes:
             if isinstance(node, nodes.TemplateData):
                 parts.append(node.data)
-            else:
-                path = path_of(node)
-                if path is None or path[0] in SANDBOX.globals:
-                    return None
-                parts.append(path)
+                continue
+            compiled = compile_node(COMPILER, node)
+            if compiled is None:
+                return None
+            parts.append(compiled[1] if compiled[0] == OP_PATH else compiled)
     return tuple(parts)
 
 
-_TEMPLATES: dict[str, Any] = {}
-_EXPRESSIONS: dict[str, Any] = {}
+#: Caches shared by both cores: source -> program (a tuple the core runs, or a JinjaProgram).
+TEMPLATES: dict[str, Any] = {}
+EXPRESSIONS: dict[str, Any] = {}
+#: render_json strings -> the expression of a pure "{{ expr }}", or "" for other templates.
+JSON_STRINGS: dict[str, str] = {}
 
 
 def _remember(cache: dict[str, Any], key: str, value: Any) -> Any:
@@ -515,7 +552,7 @@ def _remember(cache: dict[str, Any], key: str, value: Any) -> Any:
 
 def compile_template(source: str) -> Any:
     """A cached template: a tuple of fast-path parts, or a :class:`JinjaProgram`."""
-    program = _TEMPLATES.get(source)
+    program = TEMPLATES.get(source)
     if program is None:
         _check_source(source, "template")
         try:
@@ -528,7 +565,7 @@ def compile_template(source: str) -> Any:
                 parts = JinjaProgram(source, tree, False)
             except Exception as exc:  # noqa: BLE001
                 raise_for(exc, source, None)
-        program = _remember(_TEMPLATES, source, parts)
+        program = _remember(TEMPLATES, source, parts)
     return program
 
 
@@ -544,18 +581,47 @@ def parse_expression(source: str) -> nodes.Expr:
 
 
 def compile_expression(source: str) -> Any:
-    """A cached expression: an object with ``evaluate(ctx)``."""
-    program = _EXPRESSIONS.get(source)
+    """A cached expression: a compiled tuple, or a :class:`JinjaProgram`."""
+    program = EXPRESSIONS.get(source)
     if program is None:
         _check_source(source, "expression")
         try:
             expr = parse_expression(source)
-            body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
-            program = JinjaProgram(source, nodes.Template(body, lineno=1), True)
+            program = compile_node(COMPILER, expr)
+            if program is None:
+                body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
+                program = JinjaProgram(source, nodes.Template(body, lineno=1), True)
         except Exception as exc:  # noqa: BLE001
             raise_for(exc, source, None)
-        _remember(_EXPRESSIONS, source, program)
+        _remember(EXPRESSIONS, source, program)
     return program
+
+
+def jinja_only(source: str, is_expression: bool) -> JinjaProgram:
+    """The sandboxed Jinja2 program of a template or expression, never the compiled form:
+    what the differential tests compare the fast path against."""
+    if is_expression:
+        body = [nodes.Assign(nodes.Name("result", "store"), parse_expression(source),
+                             lineno=1)]
+        return JinjaProgram(source, nodes.Template(body, lineno=1), True)
+    return JinjaProgram(source, SANDBOX.parse(source), False)
+
+
+def classify_json_string(text: str) -> str:
+    """For render_json: the expression of a pure ``{{ expr }}``, else "" (cached)."""
+    expression = JSON_STRINGS.get(text)
+    if expression is None:
+        expression = ""
+        if len(text) <= limits.LIMITS.max_template_length:
+            expression = pure_expression(text) or ""
+        _remember(JSON_STRINGS, text, expression)
+    return expression
+
+
+def soft_missing(path: tuple[Any, ...]) -> Missing:
+    """What a look-up under ``default``/``defined`` gives when nothing is there."""
+    text = core.describe_path(path[0], path[1:])
+    return Missing(f"{text!r} is not defined", path=text)
 
 
 _PURE_EXPRESSION = re.compile(r"\s*\{\{[-+]?(.*?)[-+]?\}\}\s*", re.DOTALL)
@@ -606,17 +672,24 @@ def raise_for(exc: BaseException, source: str, wf: ContextCore | None) -> NoRetu
         message = f"{message} (in {quote(source)})"
         error.template = source  # type: ignore[attr-defined]
     error.args = (scrub(message, wf),)
+    if getattr(error, "path", None):
+        error.path = scrub(error.path, wf)  # type: ignore[attr-defined]
     if error is exc:
         raise error.with_traceback(None) from None
     raise error from None
 
 
 def scrub(message: str, wf: ContextCore | None) -> str:
-    """``message`` with every keystore value replaced by ``***``."""
-    if wf is None or not wf.keystore:
+    """``message`` with every keystore value of ``wf`` replaced by ``***``."""
+    return message if wf is None else scrub_secrets(message, wf.keystore)
+
+
+def scrub_secrets(message: str, keystore: dict[str, Any]) -> str:
+    """``message`` with every value in ``keystore`` (nested ones too) replaced by ``***``."""
+    if not keystore:
         return message
     secrets: list[str] = []
-    stack: list[Any] = [wf.keystore]
+    stack: list[Any] = [keystore]
     while stack:
         value = stack.pop()
         if type(value) is dict:
@@ -629,15 +702,3 @@ def scrub(message: str, wf: ContextCore | None) -> str:
         if secret:
             message = message.replace(secret, "***")
     return message
-
-
-def truthy(value: Any) -> bool:
-    """The contract's truthiness: strings by their words, everything else as Python."""
-    if type(value) is str:
-        word = value.strip().lower()
-        if word in ("true", "yes", "1", "on"):
-            return True
-        if word in ("false", "no", "0", "off", ""):
-            return False
-        return True
-    return bool(value)

@@ -1,0 +1,172 @@
+"""Compile the common subset of Jinja2 expressions into tuples the core evaluates.
+
+The input is Jinja2's own AST. The output is a tree of tuples ``(opcode, operands...)``
+(opcodes in ``fastctx._core_py``) that the core walks without building a Jinja2 context.
+Every operation calls what the sandboxed Jinja2 path calls — the core's look-ups, the
+sandbox's bounded operators, the registered helper functions, Jinja2's own filter and test
+functions — so both paths give the same value and the same error. What falls outside the
+subset raises :class:`NotCompilable` and goes to the sandbox. The compiled form can reach
+no attribute outside the data and call nothing but registered functions: it has no node
+for either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.nodes import EvalContext
+from jinja2.utils import _PassArg
+
+from . import _core_py as op
+from ._functions import HELPERS
+from ._outcome import TaskOutcome
+
+__all__ = ["NotCompilable", "compile_node"]
+
+_COMPARE_CODES = {"lt": 0, "lteq": 1, "eq": 2, "ne": 3, "gt": 4, "gteq": 5,
+                  "in": op.CMP_IN, "notin": op.CMP_NOTIN}
+_BINOPS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/",
+           nodes.FloorDiv: "//", nodes.Mod: "%", nodes.Pow: "**"}
+_OUTCOMES = {"succeeded": TaskOutcome.SUCCEEDED, "failed": TaskOutcome.FAILED,
+             "timed_out": TaskOutcome.TIMED_OUT}
+
+
+class NotCompilable(Exception):
+    """The expression uses something outside the compiled subset."""
+
+
+class Compiler:
+    """Turns Jinja2 expression nodes into tuples for one sandbox's filters and tests."""
+
+    def __init__(self, sandbox: Any, path_of: Any) -> None:
+        self.sandbox = sandbox
+        self.path_of = path_of
+        self.eval_ctx = EvalContext(sandbox)
+
+    def compile(self, node: nodes.Node) -> tuple[Any, ...]:
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            raise NotCompilable(type(node).__name__)
+        return method(node)  # type: ignore[no-any-return]
+
+    def _all(self, items: list[nodes.Node]) -> tuple[tuple[Any, ...], ...]:
+        return tuple(self.compile(item) for item in items)
+
+    def _path(self, node: nodes.Node, soft: bool = False) -> tuple[Any, ...]:
+        path = self.path_of(node)
+        if path is None:
+            raise NotCompilable("look-up on a computed value")
+        root = path[0]
+        if root in self.sandbox.globals:
+            if root == "null" and len(path) == 1:
+                return (op.OP_CONST, None)
+            raise NotCompilable("a function used as a value")
+        return (op.OP_SOFT if soft else op.OP_PATH, path)
+
+    # -- leaves ------------------------------------------------------------------------
+    def visit_Const(self, node: nodes.Const) -> tuple[Any, ...]:
+        return (op.OP_CONST, node.value)
+
+    def visit_Name(self, node: nodes.Name) -> tuple[Any, ...]:
+        return self._path(node)
+
+    visit_Getattr = visit_Getitem = visit_Name  # type: ignore[assignment]
+
+    def visit_List(self, node: nodes.List) -> tuple[Any, ...]:
+        return (op.OP_LIST, self._all(node.items))
+
+    def visit_Tuple(self, node: nodes.Tuple) -> tuple[Any, ...]:
+        return (op.OP_TUPLE, self._all(node.items))
+
+    def visit_Dict(self, node: nodes.Dict) -> tuple[Any, ...]:
+        return (op.OP_DICT, tuple((self.compile(pair.key), self.compile(pair.value))
+                                  for pair in node.items))
+
+    # -- operators ---------------------------------------------------------------------
+    def visit_And(self, node: nodes.And) -> tuple[Any, ...]:
+        return (op.OP_AND, self.compile(node.left), self.compile(node.right))
+
+    def visit_Or(self, node: nodes.Or) -> tuple[Any, ...]:
+        return (op.OP_OR, self.compile(node.left), self.compile(node.right))
+
+    def visit_Not(self, node: nodes.Not) -> tuple[Any, ...]:
+        return (op.OP_NOT, self.compile(node.node))
+
+    def visit_Neg(self, node: nodes.Neg) -> tuple[Any, ...]:
+        return (op.OP_NEG, self.compile(node.node))
+
+    def visit_Pos(self, node: nodes.Pos) -> tuple[Any, ...]:
+        return (op.OP_POS, self.compile(node.node))
+
+    def _binop(self, node: nodes.BinExpr) -> tuple[Any, ...]:
+        return (op.OP_BINOP, _BINOPS[type(node)], self.compile(node.left),
+                self.compile(node.right))
+
+    visit_Add = visit_Sub = visit_Mul = visit_Div = _binop
+    visit_FloorDiv = visit_Mod = visit_Pow = _binop
+
+    def visit_Concat(self, node: nodes.Concat) -> tuple[Any, ...]:
+        return (op.OP_CONCAT, self._all(node.nodes))
+
+    def visit_Compare(self, node: nodes.Compare) -> tuple[Any, ...]:
+        return (op.OP_CMP, self.compile(node.expr),
+                tuple((_COMPARE_CODES[operand.op], self.compile(operand.expr))
+                      for operand in node.ops))
+
+    def visit_CondExpr(self, node: nodes.CondExpr) -> tuple[Any, ...]:
+        if node.expr2 is None:
+            raise NotCompilable("an if-expression without else")
+        return (op.OP_COND, self.compile(node.test), self.compile(node.expr1),
+                self.compile(node.expr2))
+
+    # -- calls, filters, tests ---------------------------------------------------------
+    def visit_Call(self, node: nodes.Call) -> tuple[Any, ...]:
+        if not isinstance(node.node, nodes.Name) or node.kwargs or node.dyn_args \
+                or node.dyn_kwargs:
+            raise NotCompilable("a call other than f(x, ...)")
+        name = node.node.name
+        if name == "result" and not node.args:
+            return (op.OP_RESULT,)
+        if name in _OUTCOMES and not node.args:
+            return (op.OP_OUTCOME, _OUTCOMES[name])
+        function = HELPERS.get(name)
+        if function is None or self.sandbox.globals.get(name) is not function:
+            raise NotCompilable(f"call of {name!r}")
+        return (op.OP_CALL, function, self._all(node.args))
+
+    def _function_call(self, function: Any, value: tuple[Any, ...],
+                       node: nodes.Filter | nodes.Test) -> tuple[Any, ...]:
+        if function is None or node.kwargs or node.dyn_args or node.dyn_kwargs:
+            raise NotCompilable("a filter or test with keyword arguments")
+        args = (value, *self._all(node.args))
+        passed = _PassArg.from_obj(function)
+        if passed is _PassArg.environment:
+            args = ((op.OP_CONST, self.sandbox), *args)
+        elif passed is _PassArg.eval_context:
+            args = ((op.OP_CONST, self.eval_ctx), *args)
+        elif passed is not None:
+            raise NotCompilable("a filter or test that needs the template context")
+        return (op.OP_CALL, function, args)
+
+    def visit_Filter(self, node: nodes.Filter) -> tuple[Any, ...]:
+        if node.node is None or node.name.startswith("@"):
+            raise NotCompilable("a filter block")
+        soft = node.name in ("default", "d")
+        value = self._path(node.node, soft=True) if soft and self.path_of(node.node) \
+            else self.compile(node.node)
+        return self._function_call(self.sandbox.filters.get(node.name), value, node)
+
+    def visit_Test(self, node: nodes.Test) -> tuple[Any, ...]:
+        soft = node.name in ("defined", "undefined")
+        value = self._path(node.node, soft=True) if soft and self.path_of(node.node) \
+            else self.compile(node.node)
+        return self._function_call(self.sandbox.tests.get(node.name), value, node)
+
+
+def compile_node(compiler: Compiler, node: nodes.Node) -> tuple[Any, ...] | None:
+    """The compiled form of an expression node, or None if it needs the Jinja2 path."""
+    try:
+        return compiler.compile(node)
+    except NotCompilable:
+        return None
