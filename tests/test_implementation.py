@@ -74,5 +74,5 @@ def test_cores_expose_same_module_names(implementation: str) -> None:
 
     core = _impl.load(implementation)
     assert set(_core_py.__all__) <= set(dir(core))
-    assert _public(core.ContextCore) == _public(_core_py.ContextCore)
+    assert _public(core.WorkflowContext) == _public(_core_py.WorkflowContext)
     assert _public(core.Stores) == _public(_core_py.Stores)

@@ -47,7 +47,7 @@ import copy
 from cpython.object cimport PyObject, PyObject_RichCompare, PyTypeObject
 from cpython.sequence cimport PySequence_Contains
 
-__all__ = ["MISSING", "ContextCore", "Stores", "describe_path", "step", "to_text", "walk",
+__all__ = ["MISSING", "WorkflowContext", "Stores", "describe_path", "step", "to_text", "walk",
            "type_name", "check_json", "missing_message", "install", "truthy", "evaluate_node",
            "render_parts"]
 
@@ -152,8 +152,15 @@ cdef class Stores:
                                  self.config, self.keystore, self.system))
 
 
-cdef class ContextCore:
-    """Per-clone state (item, index, last outcome) plus one pointer to the shared stores."""
+cdef class WorkflowContext:
+    """A workflow run's context: parameters, variables, task results, pack config, keystore
+    and system values in stores that every clone shares, plus a per-clone current item,
+    index and last task outcome. ``clone()`` and ``with_item()`` are O(1).
+
+    Getters return the stored objects themselves: treat them as read-only.
+    """
+
+    implementation = "cython"
 
     # Four fields: the shared stores, the item, the index (None when not iterating) and the
     # last outcome as a (result, TaskOutcome) pair or None. Clones copy these pointers only.
@@ -172,13 +179,13 @@ cdef class ContextCore:
 
     # -- clones ------------------------------------------------------------------------
     def clone(self):
-        cdef ContextCore new = _new(self)
+        cdef WorkflowContext new = _new(self)
         new._item = self._item
         new._index = self._index
         return new
 
     def with_item(self, item, index):
-        cdef ContextCore new = _new(self)
+        cdef WorkflowContext new = _new(self)
         new._item = item
         new._index = index if type(index) is int else _check_index(index)
         return new
@@ -260,8 +267,9 @@ cdef class ContextCore:
     def last_outcome(self):
         return None if self._last is None else (<tuple>self._last)[1]
 
-    def shares_stores_with(self, ContextCore other):
-        return self._stores is other._stores
+    def shares_stores_with(self, other):
+        """Whether ``other`` is a clone of this context (or this context)."""
+        return isinstance(other, WorkflowContext) and self._stores is (<WorkflowContext>other)._stores
 
     # -- look-ups ----------------------------------------------------------------------
     def resolve(self, name):
@@ -316,12 +324,43 @@ cdef class ContextCore:
         """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
         return _render_value(self, value, 0)
 
+    # -- publishing, export and import (fastctx._context) --------------------------------
+    def publish_from_result(self, result, publish_vars=(), publish_map=None):
+        """Publish a task's result into workflow variables (see the twin's docstring)."""
+        _API.publish_from_result(self, result, publish_vars, publish_map)
+
+    def export(self, *, include_secrets=False):
+        """A JSON-safe copy of the stores; the keystore only with ``include_secrets``."""
+        return _API.export(self, include_secrets)
+
+    def export_variables(self):
+        """A JSON-safe copy of the workflow variables."""
+        return _API.export_variables(self)
+
+    @classmethod
+    def from_export(cls, data):
+        """A new context from what :meth:`export` produced."""
+        return _API.from_export(cls, data)
+
+    @classmethod
+    def import_(cls, data):
+        """Alias of :meth:`from_export`."""
+        return _API.from_export(cls, data)
+
+    @classmethod
+    def rebuild(cls, parameters, stored_variables, task_results):
+        """A context rebuilt from what an executor persisted (after a restart, say)."""
+        return _API.rebuild(cls, parameters, stored_variables, task_results)
+
+    def __repr__(self):
+        return _API.describe(self)
+
     # -- copy and pickle ---------------------------------------------------------------
     def __copy__(self):
         return self.clone()
 
     def __deepcopy__(self, memo):
-        cdef ContextCore new = ContextCore.__new__(type(self))
+        cdef WorkflowContext new = WorkflowContext.__new__(type(self))
         memo[id(self)] = new
         cdef Stores s = self._stores
         new._stores = Stores(*[copy.deepcopy(store, memo) for store in (
@@ -338,7 +377,7 @@ cdef class ContextCore:
 
     @classmethod
     def _restore(cls, Stores stores, item, index, last):
-        cdef ContextCore new = ContextCore.__new__(cls)
+        cdef WorkflowContext new = WorkflowContext.__new__(cls)
         new._stores = stores
         new._item = item
         new._index = index
@@ -347,17 +386,17 @@ cdef class ContextCore:
 
 
 # Module-level helpers rather than cdef methods: a cdef method would add a vtable pointer to
-# every ContextCore, and a clone is meant to be four pointers.
-cdef inline ContextCore _new(ContextCore self):
+# every WorkflowContext, and a clone is meant to be four pointers.
+cdef inline WorkflowContext _new(WorkflowContext self):
     # The (sub)type's tp_new, called directly: no __init__, fields start as None.
     cdef type cls = type(self)
-    cdef ContextCore new = <ContextCore>(<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY, NULL)
+    cdef WorkflowContext new = <WorkflowContext>(<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY, NULL)
     new._stores = self._stores
     new._last = self._last
     return new
 
 
-cdef object _resolve(ContextCore self, object name):
+cdef object _resolve(WorkflowContext self, object name):
     cdef Stores stores = self._stores
     root = _ROOTS.get(name) if type(name) is str else None
     if root is None:
@@ -380,7 +419,7 @@ cdef object _resolve(ContextCore self, object name):
     return stores.system
 
 
-cdef object _lookup(ContextCore self, tuple path):
+cdef object _lookup(WorkflowContext self, tuple path):
     cdef object value = _resolve(self, path[0])
     cdef Py_ssize_t n = len(path), at
     cdef object found
@@ -397,7 +436,8 @@ cdef object _lookup(ContextCore self, tuple path):
 
 
 # -- what runs per render -------------------------------------------------------------------
-cdef object _LAYER = None
+cdef object _LAYER = None  # fastctx._templating
+cdef object _API = None  # fastctx._context
 cdef dict _TEMPLATES = {}
 cdef dict _EXPRESSIONS = {}
 cdef dict _JSON_STRINGS = {}
@@ -414,11 +454,13 @@ cdef long C_DICT = OP_DICT, C_COND = OP_COND, C_CALL = OP_CALL, C_RESULT = OP_RE
 cdef long C_OUTCOME = OP_OUTCOME, C_IN = CMP_IN, C_NOTIN = CMP_NOTIN
 
 
-def install(layer):
-    """Connect the core to the templating layer (caches, compilers, error reporting)."""
-    global _LAYER, _TEMPLATES, _EXPRESSIONS, _JSON_STRINGS, _NATIVE, _BINOP, _CONCAT
+def install(layer, api):
+    """Connect the core to the Python layer: templating (caches, compilers, the Jinja2
+    path, error reporting) and the API written in Python (publish, export, import)."""
+    global _API, _LAYER, _TEMPLATES, _EXPRESSIONS, _JSON_STRINGS, _NATIVE, _BINOP, _CONCAT
     global _SOFT_MISSING
     _LAYER = layer
+    _API = api
     _TEMPLATES = layer.TEMPLATES
     _EXPRESSIONS = layer.EXPRESSIONS
     _JSON_STRINGS = layer.JSON_STRINGS
@@ -438,17 +480,17 @@ cpdef bint truthy(object value) except -1:
     return bool(value)
 
 
-def render_parts(ContextCore ctx, tuple parts):
+def render_parts(WorkflowContext ctx, tuple parts):
     """A fast-path template: literal strings, path look-ups and compiled expressions."""
     return _render_parts(ctx, parts)
 
 
-def evaluate_node(ContextCore ctx, tuple node):
+def evaluate_node(WorkflowContext ctx, tuple node):
     """Evaluate a compiled expression with the operators' Python (and Jinja2) semantics."""
     return _eval(ctx, node)
 
 
-cdef str _render_parts(ContextCore ctx, tuple parts):
+cdef str _render_parts(WorkflowContext ctx, tuple parts):
     cdef Py_ssize_t n = len(parts)
     if n == 1:
         return _part_text(ctx, parts[0])
@@ -458,7 +500,7 @@ cdef str _render_parts(ContextCore ctx, tuple parts):
     return "".join(out)
 
 
-cdef inline str _part_text(ContextCore ctx, object part):
+cdef inline str _part_text(WorkflowContext ctx, object part):
     if type(part) is str:
         return <str>part
     if type((<tuple>part)[0]) is str:
@@ -466,7 +508,7 @@ cdef inline str _part_text(ContextCore ctx, object part):
     return to_text(_eval(ctx, <tuple>part))
 
 
-cdef object _evaluate(ContextCore ctx, str expression, str name):
+cdef object _evaluate(WorkflowContext ctx, str expression, str name):
     # Errors name ``name``: the template the expression was written in.
     program = _EXPRESSIONS.get(expression)
     if program is None:
@@ -485,7 +527,7 @@ cdef object _evaluate(ContextCore ctx, str expression, str name):
         _LAYER.raise_for(exc, name, ctx)
 
 
-cdef object _eval(ContextCore ctx, tuple node):
+cdef object _eval(WorkflowContext ctx, tuple node):
     cdef long op = node[0]
     cdef long code
     cdef object left, right, result
@@ -546,7 +588,7 @@ cdef object _eval(ContextCore ctx, tuple node):
     raise AssertionError(f"unknown opcode {op}")
 
 
-cdef object _render_value(ContextCore ctx, object value, int depth):
+cdef object _render_value(WorkflowContext ctx, object value, int depth):
     cdef type kind = type(value)
     if kind is str:
         return _render_string(ctx, <str>value) if "{" in <str>value else value
@@ -562,7 +604,7 @@ cdef object _render_value(ContextCore ctx, object value, int depth):
     return value
 
 
-cdef object _render_string(ContextCore ctx, str text):
+cdef object _render_string(WorkflowContext ctx, str text):
     expression = _JSON_STRINGS.get(text)
     if expression is None:
         expression = _LAYER.classify_json_string(text)

@@ -10,14 +10,14 @@ import copy
 import datetime
 import json
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import limits
 from ._outcome import TaskOutcome
 from .errors import LimitExceeded, SerializationError, TypeConversion, VariableNotFound
 
-__all__ = ["MISSING", "ContextCore", "Stores", "describe_path", "step", "to_text", "walk"]
+__all__ = ["MISSING", "Stores", "WorkflowContext", "describe_path", "step", "to_text", "walk"]
 
 
 class _Missing:
@@ -193,8 +193,15 @@ class Stores:
                                  self.config, self.keystore, self.system))
 
 
-class ContextCore:
-    """Per-clone state (item, index, last outcome) plus one pointer to the shared stores."""
+class WorkflowContext:
+    """A workflow run's context: parameters, variables, task results, pack config, keystore
+    and system values in stores that every clone shares, plus a per-clone current item,
+    index and last task outcome. ``clone()`` and ``with_item()`` are O(1).
+
+    Getters return the stored objects themselves: treat them as read-only.
+    """
+
+    implementation = "python"
 
     # Four slots: the shared stores, the item, the index (None when not iterating) and the
     # last outcome as a (result, TaskOutcome) pair or None.
@@ -308,8 +315,9 @@ class ContextCore:
     def last_outcome(self) -> TaskOutcome | None:
         return None if self._last is None else self._last[1]
 
-    def shares_stores_with(self, other: ContextCore) -> bool:
-        return self._stores is other._stores
+    def shares_stores_with(self, other: object) -> bool:
+        """Whether ``other`` is a clone of this context (or this context)."""
+        return isinstance(other, WorkflowContext) and self._stores is other._stores
 
     # -- look-ups -----------------------------------------------------------------------
     def resolve(self, name: str) -> Any:
@@ -385,6 +393,50 @@ class ContextCore:
         """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
         return _render_value(self, value, 0)
 
+    # -- publishing, export and import (fastctx._context) ---------------------------------
+    def publish_from_result(
+        self,
+        result: Any,
+        publish_vars: Iterable[str] | str = (),
+        publish_map: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Publish a task's result into workflow variables.
+
+        Each name in ``publish_vars`` receives the whole result; each entry of
+        ``publish_map`` is rendered with :meth:`render_json` while ``result()`` returns
+        ``result``. Everything is rendered before anything is set: a failure publishes
+        nothing.
+        """
+        _API.publish_from_result(self, result, publish_vars, publish_map)
+
+    def export(self, *, include_secrets: bool = False) -> dict[str, Any]:
+        """A JSON-safe copy of the stores; the keystore only with ``include_secrets``."""
+        return _API.export(self, include_secrets)  # type: ignore[no-any-return]
+
+    def export_variables(self) -> dict[str, Any]:
+        """A JSON-safe copy of the workflow variables."""
+        return _API.export_variables(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_export(cls, data: Mapping[str, Any]) -> Any:
+        """A new context from what :meth:`export` produced."""
+        return _API.from_export(cls, data)
+
+    import_ = from_export
+
+    @classmethod
+    def rebuild(
+        cls,
+        parameters: Mapping[str, Any] | None,
+        stored_variables: Mapping[str, Any] | None,
+        task_results: Mapping[str, Any] | None,
+    ) -> Any:
+        """A context rebuilt from what an executor persisted (after a restart, say)."""
+        return _API.rebuild(cls, parameters, stored_variables, task_results)
+
+    def __repr__(self) -> str:
+        return _API.describe(self)  # type: ignore[no-any-return]
+
     # -- copy and pickle ----------------------------------------------------------------
     def __copy__(self) -> Any:
         return self.clone()
@@ -416,7 +468,8 @@ class ContextCore:
 
 
 # -- what runs per render -------------------------------------------------------------------
-_LAYER: Any = None
+_LAYER: Any = None  # fastctx._templating
+_API: Any = None  # fastctx._context
 
 # Opcodes of compiled expressions: tuples ``(opcode, operands...)`` built by
 # fastctx._compiler. Comparison codes 0-5 are Python's rich comparison codes.
@@ -429,10 +482,12 @@ _COMPARE: tuple[Callable[[Any, Any], Any], ...] = (
 )
 
 
-def install(layer: Any) -> None:
-    """Connect the core to the templating layer (caches, compilers, error reporting)."""
-    global _LAYER
+def install(layer: Any, api: Any) -> None:
+    """Connect the core to the Python layer: templating (caches, compilers, the Jinja2
+    path, error reporting) and the API written in Python (publish, export, import)."""
+    global _LAYER, _API
     _LAYER = layer
+    _API = api
 
 
 def truthy(value: Any) -> bool:
@@ -445,7 +500,7 @@ def truthy(value: Any) -> bool:
     return bool(value)
 
 
-def render_parts(ctx: ContextCore, parts: tuple[Any, ...]) -> str:
+def render_parts(ctx: WorkflowContext, parts: tuple[Any, ...]) -> str:
     """A fast-path template: literal strings, path look-ups and compiled expressions."""
     out = []
     for part in parts:
@@ -458,7 +513,7 @@ def render_parts(ctx: ContextCore, parts: tuple[Any, ...]) -> str:
     return "".join(out)
 
 
-def evaluate_node(ctx: ContextCore, node: tuple[Any, ...]) -> Any:
+def evaluate_node(ctx: WorkflowContext, node: tuple[Any, ...]) -> Any:
     """Evaluate a compiled expression with the operators' Python (and Jinja2) semantics."""
     op = node[0]
     if op == OP_PATH:
@@ -511,7 +566,7 @@ def evaluate_node(ctx: ContextCore, node: tuple[Any, ...]) -> Any:
     raise AssertionError(f"unknown opcode {op}")
 
 
-def _evaluate(ctx: ContextCore, expression: str, name: str) -> Any:
+def _evaluate(ctx: WorkflowContext, expression: str, name: str) -> Any:
     """Evaluate ``expression``; errors name ``name``, the template it was written in."""
     program = _LAYER.EXPRESSIONS.get(expression)
     if program is None:
@@ -528,7 +583,7 @@ def _evaluate(ctx: ContextCore, expression: str, name: str) -> Any:
 _PLAIN = frozenset((str, int, float, bool, type(None), list, dict))
 
 
-def _render_value(ctx: ContextCore, value: Any, depth: int) -> Any:
+def _render_value(ctx: WorkflowContext, value: Any, depth: int) -> Any:
     kind = type(value)
     if kind is str:
         return _render_string(ctx, value) if "{" in value else value
@@ -543,7 +598,7 @@ def _render_value(ctx: ContextCore, value: Any, depth: int) -> Any:
     return value
 
 
-def _render_string(ctx: ContextCore, text: str) -> Any:
+def _render_string(ctx: WorkflowContext, text: str) -> Any:
     """A string as ``render_json`` sees it: one ``{{ expr }}`` keeps its native value."""
     expression = _LAYER.JSON_STRINGS.get(text)
     if expression is None:
@@ -553,7 +608,7 @@ def _render_string(ctx: ContextCore, text: str) -> Any:
     return ctx.render_template(text)
 
 
-def _root_message(ctx: ContextCore, path: tuple[Any, ...]) -> str:
+def _root_message(ctx: WorkflowContext, path: tuple[Any, ...]) -> str:
     root = path[0]
     full = describe_path(root, path[1:])
     if root in ("item", "index"):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.parser import Parser
-from jinja2.runtime import Context, StrictUndefined, Undefined
+from jinja2.runtime import Context, Macro, StrictUndefined, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg, pass_context
 from jinja2.visitor import NodeTransformer
@@ -39,7 +39,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from ._core_py import ContextCore
+    from ._core_py import WorkflowContext
 
 MISSING = core.MISSING
 to_text = core.to_text
@@ -83,7 +83,7 @@ class WorkflowJinjaContext(Context):
     """Jinja2's context, resolving names from a workflow context: functions first, then the
     namespaces (``parameters``, ``task``, ``item``, ...), then workflow variables."""
 
-    wf: ContextCore
+    wf: WorkflowContext
 
     def resolve_or_missing(self, key: str) -> Any:
         value = super().resolve_or_missing(key)
@@ -97,6 +97,7 @@ class WorkflowJinjaContext(Context):
         context = super().derived(locals)
         context.wf = self.wf  # type: ignore[attr-defined]
         context.wf_budget = self.wf_budget  # type: ignore[attr-defined]
+        context.wf_depth = self.wf_depth  # type: ignore[attr-defined]
         return context
 
 
@@ -251,14 +252,29 @@ def _path_filter(value: Any, keys: tuple[Any, ...], root: str, soft: bool) -> An
     return core.walk(value, keys, root)
 
 
-def _callee_filter(value: Any, name: str) -> Any:
+@pass_context
+def _callee_filter(jctx: WorkflowJinjaContext, value: Any, name: str) -> Any:
+    """What a call calls: a known function, or a macro counted against ``max_recursion``."""
     if isinstance(value, Undefined):
         if name.isidentifier():
             raise InvalidExpression(f"unknown function {name!r}")
         value._fail_with_undefined_error()
     if not callable(value):
         raise InvalidExpression(f"{name!r} is not a function")
+    if isinstance(value, Macro):
+        return functools.partial(_call_macro, jctx.wf_depth, value)  # type: ignore[attr-defined]
     return value
+
+
+def _call_macro(depth: list[int], macro: Macro, *args: Any, **kwargs: Any) -> Any:
+    if depth[0] >= limits.LIMITS.max_recursion:
+        raise LimitExceeded(f"macro calls nested deeper than max_recursion="
+                            f"{limits.LIMITS.max_recursion}", "max_recursion")
+    depth[0] += 1
+    try:
+        return macro(*args, **kwargs)
+    finally:
+        depth[0] -= 1
 
 
 def _bounded(name: str, fn: Callable[..., Any], check: Callable[..., None]) -> Any:
@@ -457,13 +473,14 @@ class JinjaProgram:
         self.is_expression = is_expression
         self.template = SANDBOX.from_string(rewrite(tree))
 
-    def _context(self, wf: ContextCore) -> WorkflowJinjaContext:
+    def _context(self, wf: WorkflowContext) -> WorkflowJinjaContext:
         jctx = WorkflowJinjaContext(SANDBOX, SANDBOX.globals, None, self.template.blocks)
         jctx.wf = wf
         jctx.wf_budget = [limits.LIMITS.max_loop_iterations]  # type: ignore[attr-defined]
+        jctx.wf_depth = [0]  # type: ignore[attr-defined]
         return jctx
 
-    def render(self, wf: ContextCore) -> str:
+    def render(self, wf: WorkflowContext) -> str:
         max_output = limits.LIMITS.max_output
         try:
             out: list[str] = []
@@ -478,7 +495,7 @@ class JinjaProgram:
         except Exception as exc:  # noqa: BLE001 - every failure becomes a ContextError
             raise_for(exc, self.source, wf)
 
-    def evaluate(self, wf: ContextCore, name: str | None = None) -> Any:
+    def evaluate(self, wf: WorkflowContext, name: str | None = None) -> Any:
         """The expression's value; errors name ``name`` (the template it came from)."""
         try:
             jctx = self._context(wf)
@@ -502,6 +519,9 @@ def native(value: Any) -> Any:
         return list(value)
     if isinstance(value, str) and kind is not str:
         return str(value)
+    if callable(value) or kind.__module__.startswith("jinja2"):
+        raise TypeConversion(f"the expression's value is a {kind.__name__}, not data "
+                             "(a function is called: f(x))")
     return value
 
 
@@ -644,7 +664,7 @@ def pure_expression(source: str) -> str | None:
 
 
 # -- errors --------------------------------------------------------------------------------
-def raise_for(exc: BaseException, source: str, wf: ContextCore | None) -> NoReturn:
+def raise_for(exc: BaseException, source: str, wf: WorkflowContext | None) -> NoReturn:
     """Re-raise ``exc`` as a :class:`ContextError` naming ``source``, with no secret in it."""
     if isinstance(exc, ContextError):
         error: ContextError = exc
@@ -679,7 +699,7 @@ def raise_for(exc: BaseException, source: str, wf: ContextCore | None) -> NoRetu
     raise error from None
 
 
-def scrub(message: str, wf: ContextCore | None) -> str:
+def scrub(message: str, wf: WorkflowContext | None) -> str:
     """``message`` with every keystore value of ``wf`` replaced by ``***``."""
     return message if wf is None else scrub_secrets(message, wf.keystore)
 

@@ -42,6 +42,7 @@ from jinja2 import Template
 from jinja2.environment import TemplateExpression
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from . import __version__
 from ._context import WorkflowContext, context_class
 
 __all__ = [
@@ -70,10 +71,10 @@ __all__ = [
     "make_items",
     "make_task_results",
     "measure",
-    "plot",
     "plain_context",
-    "results_size",
+    "plot",
     "register",
+    "results_size",
     "run",
     "time_batch",
 ]
@@ -304,7 +305,7 @@ def _plan(call: Call, settings: Settings) -> tuple[int, int]:
     while elapsed < settings.batch_ns // 10:
         reps *= 10
         elapsed = time_batch(call, reps)
-    per_call = elapsed / reps
+    per_call = max(elapsed, 1) / reps
     reps = max(1, round(settings.batch_ns / per_call))
     batches = int(settings.case_budget_ns // max(1.0, reps * per_call))
     return reps, max(1, min(settings.batches, batches))
@@ -350,7 +351,7 @@ def _format_bytes(size: int) -> str:
 
 
 def _format_speedup(ratio: float) -> str:
-    return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:.1f}×"
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.1f}x"
 
 
 # -- the two tables ---------------------------------------------------------------------------
@@ -412,7 +413,7 @@ def _loop_row(
 ) -> dict[str, Any]:
     _progress(f"measuring the with-items loop at {count} items...")
     items = make_items(count)
-    sampled = min(count, settings.deepcopy_items)
+    sampled = max(1, min(count, settings.deepcopy_items))
     cases: dict[str, Call] = {
         _fastctx(name): (_with_items, (ctx, items)) for name, ctx in contexts.items()
     }
@@ -452,7 +453,8 @@ def collect(settings: Settings) -> dict[str, Any]:
         row["task_results"] = LOOP_TASK_RESULTS
         row["context_bytes"] = results_size(loop_results)
     return {
-        "python": platform.python_version(),
+        "fastctx_version": __version__,
+        "python_version": platform.python_version(),
         "implementations": list(classes),
         "speedup_over": best,
         "task_result_bytes": json_size(results["task_0"]) if results else 0,
@@ -474,11 +476,11 @@ def _columns(implementations: Sequence[str], loop: bool) -> list[tuple[str, str]
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0) -> str:
     """An aligned text table: the first ``left`` columns left-aligned, the others right."""
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
     lines = [headers, ["-" * width for width in widths], *rows]
     return "\n".join(
         "  ".join(cell.ljust(width) if at < left else cell.rjust(width)
-                  for at, (cell, width) in enumerate(zip(line, widths))).rstrip()
+                  for at, (cell, width) in enumerate(zip(line, widths, strict=True))).rstrip()
         for line in lines
     )
 
@@ -540,6 +542,7 @@ def _load_pyplot() -> ModuleType | None:
 def plot(data: Mapping[str, Any], path: str, pyplot: ModuleType) -> None:
     """Clone time against context size, and the loop against item count, on log scales."""
     figure, (clone_axes, loop_axes) = pyplot.subplots(1, 2, figsize=(12, 5))
+    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.11, top=0.93, wspace=0.25)
     sizes = [row["context_bytes"] / 1e6 for row in data["clone"]]
     counts = [row["items"] for row in data["with_items"]]
     for key, label in _columns(data["implementations"], loop=False):
@@ -552,9 +555,8 @@ def plot(data: Mapping[str, Any], path: str, pyplot: ModuleType) -> None:
     loop_axes.set(title=f"with-items loop, {LOOP_TASK_RESULTS} task results",
                   xlabel="items", ylabel="time per loop (ms)", xscale="log", yscale="log")
     for axes in (clone_axes, loop_axes):
-        axes.grid(True, which="both", alpha=0.3)
+        axes.grid(True, alpha=0.3)
         axes.legend()
-    figure.tight_layout()
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
 
