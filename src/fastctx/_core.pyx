@@ -80,7 +80,9 @@ cpdef str to_text(object value):
     if value is False:
         return "false"
     if kind is int:
-        return int.__repr__(value)
+        return str(value)
+    if kind is float and value - value == 0.0:  # finite: repr is what json.dumps prints
+        return repr(value)
     return _py_to_text(value)
 
 
