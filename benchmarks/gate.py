@@ -58,10 +58,12 @@ FLOORS: dict[str, float] = {
     "cython vs twin": 1.5,
 }
 
-#: ``--quick``: well under a minute. The default measures longer, for a steadier table.
-QUICK = Settings(batch_ns=5_000_000, batches=31, case_budget_ns=1_000_000_000,
+#: ``--quick``: a few seconds. Batches are short (1 ms) and many: on a busy machine a batch
+#: that the scheduler preempts reads several times slower, and the median must not be one.
+QUICK = Settings(batch_ns=1_000_000, batches=101, case_budget_ns=1_000_000_000,
                  deepcopy_items=0)
-FULL = Settings(batch_ns=10_000_000, batches=101, case_budget_ns=5_000_000_000,
+#: The default: about half a minute, for a steadier table.
+FULL = Settings(batch_ns=1_000_000, batches=1001, case_budget_ns=3_000_000_000,
                 deepcopy_items=0)
 
 #: Context sizes: 5 MB for the clone cases, 1 MB for rendering and the iteration.

@@ -33,10 +33,11 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from itertools import islice, repeat
 from types import ModuleType
-from typing import Any
+from typing import IO, Any
 
 from jinja2 import Template
 from jinja2.environment import TemplateExpression
@@ -85,7 +86,8 @@ __all__ = [
 class Settings:
     """How long to measure each figure."""
 
-    #: A batch lasts about this long: cheap calls are repeated to fill it.
+    #: A batch lasts about this long: cheap calls are repeated to fill it. Keep it short (a
+    #: few ms at most): on a busy machine a batch the scheduler preempts reads much slower.
     batch_ns: int
     #: Batches per figure; the median is reported.
     batches: int
@@ -96,9 +98,9 @@ class Settings:
 
 
 #: ``--quick``: about ten seconds.
-QUICK = Settings(batch_ns=1_000_000, batches=5, case_budget_ns=300_000_000, deepcopy_items=5)
+QUICK = Settings(batch_ns=1_000_000, batches=15, case_budget_ns=300_000_000, deepcopy_items=5)
 #: The default: within a minute.
-FULL = Settings(batch_ns=5_000_000, batches=15, case_budget_ns=2_000_000_000,
+FULL = Settings(batch_ns=2_000_000, batches=51, case_budget_ns=2_000_000_000,
                 deepcopy_items=100)
 
 #: Context sizes of the clone table, in task results of about 10 KB.
@@ -298,30 +300,43 @@ def _time_loop(call: Call, reps: int) -> int:
     return time.perf_counter_ns() - start
 
 
-def _plan(call: Call, settings: Settings) -> tuple[int, int]:
-    """Repetitions per batch and batches for ``call``; the calls made here are the warm-up."""
-    elapsed = time_batch(call, 1)
+def _plan(call: Call, settings: Settings) -> tuple[int, int, list[float]]:
+    """Repetitions per batch, batches, and the samples already taken, for ``call``.
+
+    The first call is a warm-up (templates compile, caches fill): it is timed but left out,
+    unless it is so slow (ten batches or more) that first-call costs vanish in it.
+    """
+    first = time_batch(call, 1)
+    if first >= 10 * settings.batch_ns:
+        return 1, _batches(first, settings), [float(first)]
+    # The best of three timings at each step: one preempted timing must not make the
+    # repetitions few, or each batch would time cold calls.
     reps = 1
+    elapsed = min(time_batch(call, reps) for _ in range(3))
     while elapsed < settings.batch_ns // 10:
         reps *= 10
-        elapsed = time_batch(call, reps)
+        elapsed = min(time_batch(call, reps) for _ in range(3))
     per_call = max(elapsed, 1) / reps
     reps = max(1, round(settings.batch_ns / per_call))
-    batches = int(settings.case_budget_ns // max(1.0, reps * per_call))
-    return reps, max(1, min(settings.batches, batches))
+    return reps, _batches(reps * per_call, settings), []
+
+
+def _batches(batch_ns: float, settings: Settings) -> int:
+    """As many batches as the settings ask, within the case budget, at least one."""
+    return max(1, min(settings.batches, int(settings.case_budget_ns // max(1.0, batch_ns))))
 
 
 def measure(cases: Mapping[str, Call], settings: Settings) -> dict[str, float]:
     """Median nanoseconds per call of each case, batches interleaved across the cases."""
     gc.collect()
     plans = {name: _plan(call, settings) for name, call in cases.items()}
-    samples: dict[str, list[float]] = {name: [] for name in cases}
+    samples = {name: plan[2] for name, plan in plans.items()}
     names = list(cases)
-    for round_ in range(max(batches for _, batches in plans.values())):
+    for round_ in range(max(batches for _, batches, _ in plans.values())):
         # Alternate the order so that no case always follows the same neighbour.
         for name in names if round_ % 2 == 0 else reversed(names):
-            reps, batches = plans[name]
-            if round_ < batches:
+            reps, batches, _ = plans[name]
+            if len(samples[name]) < batches:
                 samples[name].append(time_batch(cases[name], reps) / reps)
     return {name: statistics.median(values) for name, values in samples.items()}
 
@@ -539,7 +554,7 @@ def _load_pyplot() -> ModuleType | None:
         return None
 
 
-def plot(data: Mapping[str, Any], path: str, pyplot: ModuleType) -> None:
+def plot(data: Mapping[str, Any], out: IO[bytes], pyplot: ModuleType) -> None:
     """Clone time against context size, and the loop against item count, on log scales."""
     figure, (clone_axes, loop_axes) = pyplot.subplots(1, 2, figsize=(12, 5))
     figure.subplots_adjust(left=0.07, right=0.98, bottom=0.11, top=0.93, wspace=0.25)
@@ -555,9 +570,10 @@ def plot(data: Mapping[str, Any], path: str, pyplot: ModuleType) -> None:
     loop_axes.set(title=f"with-items loop, {LOOP_TASK_RESULTS} task results",
                   xlabel="items", ylabel="time per loop (ms)", xscale="log", yscale="log")
     for axes in (clone_axes, loop_axes):
+        axes.minorticks_off()
         axes.grid(True, alpha=0.3)
         axes.legend()
-    figure.savefig(path, dpi=100)
+    figure.savefig(out, format="png", dpi=100)
     pyplot.close(figure)
 
 
@@ -607,17 +623,23 @@ def run(args: argparse.Namespace) -> int:
         if pyplot is None:
             print(_PLOT_MISSING, file=sys.stderr)
             return 2
-    data = collect(QUICK if args.quick else FULL)
-    data["quick"] = bool(args.quick)
-    print(_clone_table(data), _loop_table(data), sep="\n\n")
-    try:
-        if args.json is not None:
-            with open(args.json, "w", encoding="utf-8") as out:
-                json.dump(data, out, indent=2)
-                out.write("\n")
-        if pyplot is not None:
-            plot(data, args.plot, pyplot)
-    except OSError as exc:
-        print(f"fastctx: error: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
-        return 2
+    with ExitStack() as outputs:
+        # Opened before measuring: a path that cannot be written fails now, not in a minute.
+        try:
+            json_out = None if args.json is None else outputs.enter_context(
+                open(args.json, "w", encoding="utf-8"))
+            plot_out = None if args.plot is None else outputs.enter_context(
+                open(args.plot, "wb"))
+        except OSError as exc:
+            print(f"fastctx: error: cannot write {exc.filename}: {exc.strerror}",
+                  file=sys.stderr)
+            return 2
+        data = collect(QUICK if args.quick else FULL)
+        data["quick"] = bool(args.quick)
+        print(_clone_table(data), _loop_table(data), sep="\n\n")
+        if json_out is not None:
+            json.dump(data, json_out, indent=2)
+            json_out.write("\n")
+        if plot_out is not None and pyplot is not None:
+            plot(data, plot_out, pyplot)
     return 0

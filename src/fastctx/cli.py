@@ -53,7 +53,7 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Any, NoReturn
 
-from . import _context, _impl, limits
+from . import _context, _impl, bench, limits
 from ._outcome import TaskOutcome
 from ._templating import scrub_secrets
 from .errors import ContextError
@@ -106,7 +106,9 @@ examples:
   fastctx eval 'parameters.count * 2' --context context.json
       evaluate one expression; print its value as JSON
   fastctx eval --condition 'succeeded() and index < parameters.count' --context context.json
-      evaluate a condition; print true or false"""
+      evaluate a condition; print true or false
+  fastctx bench --quick --json bench.json --plot bench.png
+      reproduce the clone and with-items tables against the baselines"""
 
 _RENDER_EXAMPLES = """\
 examples:
@@ -213,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
              "print true or false",
     )
     _add_context_options(evaluate)
+    bench.register(commands)
     return parser
 
 
@@ -284,6 +287,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "render": _cmd_render,
     "eval": _cmd_eval,
+    "bench": bench.run,
 }
 
 
