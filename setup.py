@@ -28,6 +28,9 @@ class OptionalBuildExt(build_ext):
             self._fallback(exc)
 
     def build_extension(self, ext):
+        if self.compiler.compiler_type == "msvc":  # extensions() passes GCC/Clang spellings
+            ext.extra_compile_args = [a for a in ext.extra_compile_args if not a.startswith("-")]
+            ext.extra_link_args = [a for a in ext.extra_link_args if not a.startswith("-")]
         try:
             super().build_extension(ext)
         except Exception as exc:  # noqa: BLE001

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from fastctx import ContextError, InvalidExpression, TypeConversion, VariableNotFound
-from fastctx import _templating
+from fastctx import ContextError, InvalidExpression, TypeConversion, VariableNotFound, _templating
 
 INJECTED = "{{ parameters.secret_flag }}{% for i in range(3) %}X{% endfor %}"
 

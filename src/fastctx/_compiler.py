@@ -12,6 +12,7 @@ for either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from jinja2 import nodes
@@ -28,6 +29,8 @@ _COMPARE_CODES = {"lt": 0, "lteq": 1, "eq": 2, "ne": 3, "gt": 4, "gteq": 5,
                   "in": op.CMP_IN, "notin": op.CMP_NOTIN}
 _BINOPS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/",
            nodes.FloorDiv: "//", nodes.Mod: "%", nodes.Pow: "**"}
+#: Names Jinja2 binds itself in a template (they shadow workflow variables of that name).
+_JINJA_NAMES = frozenset(("self", "loop", "caller", "super", "varargs", "kwargs"))
 _OUTCOMES = {"succeeded": TaskOutcome.SUCCEEDED, "failed": TaskOutcome.FAILED,
              "timed_out": TaskOutcome.TIMED_OUT}
 
@@ -50,7 +53,7 @@ class Compiler:
             raise NotCompilable(type(node).__name__)
         return method(node)  # type: ignore[no-any-return]
 
-    def _all(self, items: list[nodes.Node]) -> tuple[tuple[Any, ...], ...]:
+    def _all(self, items: Sequence[nodes.Node]) -> tuple[tuple[Any, ...], ...]:
         return tuple(self.compile(item) for item in items)
 
     def _path(self, node: nodes.Node, soft: bool = False) -> tuple[Any, ...]:
@@ -58,6 +61,8 @@ class Compiler:
         if path is None:
             raise NotCompilable("look-up on a computed value")
         root = path[0]
+        if root in _JINJA_NAMES:
+            raise NotCompilable(f"{root!r} is Jinja2's own")
         if root in self.sandbox.globals:
             if root == "null" and len(path) == 1:
                 return (op.OP_CONST, None)
@@ -71,7 +76,7 @@ class Compiler:
     def visit_Name(self, node: nodes.Name) -> tuple[Any, ...]:
         return self._path(node)
 
-    visit_Getattr = visit_Getitem = visit_Name  # type: ignore[assignment]
+    visit_Getattr = visit_Getitem = visit_Name
 
     def visit_List(self, node: nodes.List) -> tuple[Any, ...]:
         return (op.OP_LIST, self._all(node.items))

@@ -27,10 +27,14 @@ def publish_from_result(
     publish_vars: Iterable[str] | str,
     publish_map: Mapping[str, Any] | None,
 ) -> None:
+    if not isinstance(publish_vars, Iterable) or isinstance(  # type: ignore[redundant-expr]
+            publish_vars, (Mapping, bytes, bytearray)):
+        raise TypeConversion("publish_vars must be a name or a list of names, not "
+                             f"{type(publish_vars).__name__}")
     names = [publish_vars] if type(publish_vars) is str else list(publish_vars)
     values: dict[str, Any] = {}
     for name in names:
-        values[name] = result
+        values[_core_py._check_name(name)] = result
     if publish_map is not None:
         if not isinstance(publish_map, Mapping):
             raise TypeConversion(
@@ -38,10 +42,9 @@ def publish_from_result(
         view = ctx.clone()
         view.set_last_task_outcome(result, ctx.last_outcome or TaskOutcome.SUCCEEDED)
         for name, template in publish_map.items():
-            values[name] = view.render_json(template)
-    for name in values:
-        _core_py._check_name(name)
-        _core_py.check_json(values[name], f"variable {name!r}")
+            values[_core_py._check_name(name)] = view.render_json(template)
+    for name, value in values.items():
+        _core_py.check_json(value, f"variable {name!r}")
     ctx.variables.update(values)
 
 

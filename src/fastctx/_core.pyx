@@ -271,7 +271,8 @@ cdef class WorkflowContext:
 
     def shares_stores_with(self, other):
         """Whether ``other`` is a clone of this context (or this context)."""
-        return isinstance(other, WorkflowContext) and self._stores is (<WorkflowContext>other)._stores
+        return (isinstance(other, WorkflowContext)
+                and self._stores is (<WorkflowContext>other)._stores)
 
     # -- look-ups ----------------------------------------------------------------------
     def resolve(self, name):
@@ -297,13 +298,14 @@ cdef class WorkflowContext:
             raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
         program = _TEMPLATES.get(template)
         if program is None:
-            program = _LAYER.compile_template(template)
+            program = _LAYER.compile_template(template, self)
         if type(program) is not tuple:
             return program.render(self)
         try:
             return _render_parts(self, <tuple>program)
         except Exception as exc:
-            _LAYER.raise_for(exc, template, self)
+            error = _LAYER.error_for(exc, template, self)
+        raise error  # outside the except: the original may quote a secret
 
     def evaluate(self, expression):
         """Evaluate one expression (no braces) to its native value."""
@@ -392,7 +394,8 @@ cdef class WorkflowContext:
 cdef inline WorkflowContext _new(WorkflowContext self):
     # The (sub)type's tp_new, called directly: no __init__, fields start as None.
     cdef type cls = type(self)
-    cdef WorkflowContext new = <WorkflowContext>(<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY, NULL)
+    cdef WorkflowContext new = <WorkflowContext>(<PyTypeObject*>cls).tp_new(
+        cls, <PyObject*>_EMPTY, NULL)
     new._stores = self._stores
     new._last = self._last
     return new
@@ -444,6 +447,7 @@ cdef dict _TEMPLATES = {}
 cdef dict _EXPRESSIONS = {}
 cdef dict _JSON_STRINGS = {}
 cdef object _NATIVE = None
+cdef object _MISSING_TYPE = None
 cdef object _BINOP = None
 cdef object _CONCAT = None
 cdef object _SOFT_MISSING = None
@@ -460,16 +464,19 @@ def install(layer, api):
     """Connect the core to the Python layer: templating (caches, compilers, the Jinja2
     path, error reporting) and the API written in Python (publish, export, import)."""
     global _API, _LAYER, _TEMPLATES, _EXPRESSIONS, _JSON_STRINGS, _NATIVE, _BINOP, _CONCAT
-    global _SOFT_MISSING
+    global _SOFT_MISSING, _MISSING_TYPE
     _LAYER = layer
     _API = api
     _TEMPLATES = layer.TEMPLATES
     _EXPRESSIONS = layer.EXPRESSIONS
     _JSON_STRINGS = layer.JSON_STRINGS
     _NATIVE = layer.native
+    _MISSING_TYPE = layer.Missing
     _BINOP = layer.binop
     _CONCAT = layer.concat
     _SOFT_MISSING = layer.soft_missing
+    if _read_limits not in limits._LISTENERS:
+        limits.on_change(_read_limits)
 
 
 cpdef bint truthy(object value) except -1:
@@ -494,12 +501,31 @@ def evaluate_node(WorkflowContext ctx, tuple node):
 
 cdef str _render_parts(WorkflowContext ctx, tuple parts):
     cdef Py_ssize_t n = len(parts)
+    cdef str text
+    cdef list out
     if n == 1:
-        return _part_text(ctx, parts[0])
-    cdef list out = []
-    for part in parts:
-        out.append(_part_text(ctx, part))
-    return "".join(out)
+        text = _part_text(ctx, parts[0])
+    else:
+        out = []
+        for part in parts:
+            out.append(_part_text(ctx, part))
+        text = "".join(out)
+    if len(text) > _MAX_OUTPUT:
+        _output_too_long()
+    return text
+
+
+cdef Py_ssize_t _MAX_OUTPUT = 0  # limits.LIMITS.max_output, kept current by on_change
+
+
+def _read_limits():
+    global _MAX_OUTPUT
+    _MAX_OUTPUT = limits.LIMITS.max_output
+
+
+cdef int _output_too_long() except -1:
+    raise LimitExceeded(f"output is longer than max_output={limits.LIMITS.max_output}",
+                        "max_output")
 
 
 cdef inline str _part_text(WorkflowContext ctx, object part):
@@ -514,19 +540,21 @@ cdef object _evaluate(WorkflowContext ctx, str expression, str name):
     # Errors name ``name``: the template the expression was written in.
     program = _EXPRESSIONS.get(expression)
     if program is None:
-        program = _LAYER.compile_expression(expression)
+        program = _LAYER.compile_expression(expression, ctx)
     if type(program) is not tuple:
         return program.evaluate(ctx, name)
     cdef type kind
     try:
+        made = _MISSING_TYPE.made
         value = _eval(ctx, <tuple>program)
         kind = type(value)
-        if kind is bool or kind is str or kind is int or kind is float or value is None \
-                or kind is list or kind is dict:
+        if (kind is bool or kind is str or kind is int or kind is float or value is None
+                or kind is list or kind is dict) and _MISSING_TYPE.made == made:
             return value
-        return _NATIVE(value)
+        return _NATIVE(value, _MISSING_TYPE.made != made)
     except Exception as exc:
-        _LAYER.raise_for(exc, name, ctx)
+        error = _LAYER.error_for(exc, name, ctx)
+    raise error  # outside the except: the original may quote a secret
 
 
 cdef object _eval(WorkflowContext ctx, tuple node):
@@ -593,7 +621,10 @@ cdef object _eval(WorkflowContext ctx, tuple node):
 cdef object _render_value(WorkflowContext ctx, object value, int depth):
     cdef type kind = type(value)
     if kind is str:
-        return _render_string(ctx, <str>value) if "{" in <str>value else value
+        # no "{": no template; "\r": Jinja2 would turn it into "\n"
+        if "{" in <str>value or "\r" in <str>value:
+            return _render_string(ctx, <str>value)
+        return value
     if kind is dict or kind is list:
         if depth >= limits.LIMITS.max_depth:
             raise LimitExceeded(

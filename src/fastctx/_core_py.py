@@ -10,7 +10,7 @@ import copy
 import datetime
 import json
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from . import limits
@@ -36,6 +36,7 @@ MISSING: Any = _Missing()
 _VARIABLE_ROOTS = frozenset(("workflow", "vars", "variables"))
 _TASK_ROOTS = frozenset(("task", "tasks"))
 _INF = float("inf")
+_MAX_INT_BITS = 14_000  # about 4,200 digits: Python writes ints of up to 4,300 by default
 _ARTICLES = {"array": "an array", "object": "an object", "null": "null"}
 _TYPE_NAMES = {
     type(None): "null",
@@ -60,14 +61,21 @@ def to_text(value: Any) -> str:
         return "false"
     if isinstance(value, (int, float)):
         return json.dumps(value)
-    if isinstance(value, (list, dict)):
+    if isinstance(value, Iterator):  # Jinja2 filters such as reverse, unique and map
+        value = list(value)
+    if isinstance(value, (list, dict, tuple)):
         try:
             return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         except (TypeError, ValueError):
-            raise TypeConversion(
-                f"cannot print a {type(value).__name__} that holds values that are not JSON"
-            ) from None
-    return str(value)
+            error = TypeConversion(
+                f"cannot print a {type(value).__name__} that holds values that are not JSON")
+        raise error
+    if isinstance(value, str):
+        return str(value)
+    fail = getattr(value, "_fail_with_undefined_error", None)  # Jinja2's undefined values
+    if fail is not None:
+        fail()
+    raise TypeConversion(f"a {type(value).__name__} is not data: it cannot be printed")
 
 
 def step(value: Any, key: Any) -> Any:
@@ -124,7 +132,11 @@ def check_json(value: Any, what: str) -> Any:
     while stack:
         item, depth = stack.pop()
         kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if item.bit_length() > _MAX_INT_BITS:
+                raise SerializationError(f"{what}: an integer too large to write as JSON")
             continue
         if kind is float:
             if item != item or item in (_INF, -_INF):
@@ -151,7 +163,8 @@ def walk(value: Any, keys: tuple[Any, ...], root: str) -> Any:
     for at, key in enumerate(keys):
         found = step(value, key)
         if found is MISSING:
-            raise VariableNotFound(missing_message(root, keys, at, value), describe_path(root, keys))
+            raise VariableNotFound(missing_message(root, keys, at, value),
+                                   describe_path(root, keys))
         value = found
     return value
 
@@ -364,13 +377,14 @@ class WorkflowContext:
             raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
         program = _LAYER.TEMPLATES.get(template)
         if program is None:
-            program = _LAYER.compile_template(template)
+            program = _LAYER.compile_template(template, self)
         if type(program) is not tuple:
             return program.render(self)  # type: ignore[no-any-return]
         try:
             return render_parts(self, program)
         except Exception as exc:  # noqa: BLE001 - reported as a ContextError naming the template
-            _LAYER.raise_for(exc, template, self)
+            error = _LAYER.error_for(exc, template, self)
+        raise error  # outside the except: the original may quote a secret
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate one expression (no braces) to its native value."""
@@ -510,7 +524,11 @@ def render_parts(ctx: WorkflowContext, parts: tuple[Any, ...]) -> str:
             out.append(to_text(ctx.lookup(part)))
         else:
             out.append(to_text(evaluate_node(ctx, part)))
-    return "".join(out)
+    text = "".join(out)
+    if len(text) > limits.LIMITS.max_output:
+        raise LimitExceeded(f"output is longer than max_output={limits.LIMITS.max_output}",
+                            "max_output")
+    return text
 
 
 def evaluate_node(ctx: WorkflowContext, node: tuple[Any, ...]) -> Any:
@@ -570,14 +588,18 @@ def _evaluate(ctx: WorkflowContext, expression: str, name: str) -> Any:
     """Evaluate ``expression``; errors name ``name``, the template it was written in."""
     program = _LAYER.EXPRESSIONS.get(expression)
     if program is None:
-        program = _LAYER.compile_expression(expression)
+        program = _LAYER.compile_expression(expression, ctx)
     if type(program) is not tuple:
         return program.evaluate(ctx, name)
     try:
+        made = _LAYER.Missing.made
         value = evaluate_node(ctx, program)
-        return value if type(value) in _PLAIN else _LAYER.native(value)
+        if type(value) in _PLAIN and _LAYER.Missing.made == made:
+            return value
+        return _LAYER.native(value, _LAYER.Missing.made != made)
     except Exception as exc:  # noqa: BLE001
-        _LAYER.raise_for(exc, name, ctx)
+        error = _LAYER.error_for(exc, name, ctx)
+    raise error  # outside the except: the original may quote a secret
 
 
 _PLAIN = frozenset((str, int, float, bool, type(None), list, dict))
@@ -586,7 +608,7 @@ _PLAIN = frozenset((str, int, float, bool, type(None), list, dict))
 def _render_value(ctx: WorkflowContext, value: Any, depth: int) -> Any:
     kind = type(value)
     if kind is str:
-        return _render_string(ctx, value) if "{" in value else value
+        return _render_string(ctx, value) if "{" in value or "\r" in value else value
     if kind is dict or kind is list:
         if depth >= limits.LIMITS.max_depth:
             raise LimitExceeded(
@@ -637,16 +659,16 @@ def initial_system(system: dict[str, Any]) -> dict[str, Any]:
 def _check_name(name: Any) -> str:
     if type(name) is not str:
         raise TypeConversion(f"a name must be a string, not {type(name).__name__}")
-    return name  # type: ignore[no-any-return]
+    return name
 
 
 def _check_outcome(outcome: Any) -> TaskOutcome:
     if type(outcome) is not TaskOutcome:
         raise TypeConversion(f"outcome must be a TaskOutcome, not {type(outcome).__name__}")
-    return outcome  # type: ignore[no-any-return]
+    return outcome
 
 
 def _check_index(index: Any) -> int:
     if type(index) is not int:
         raise TypeConversion(f"index must be an int, not {type(index).__name__}")
-    return index  # type: ignore[no-any-return]
+    return index

@@ -13,8 +13,10 @@ Both paths print values with the core's ``to_text`` and raise the same errors.
 from __future__ import annotations
 
 import functools
+import json
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
@@ -65,7 +67,11 @@ class Missing(StrictUndefined):
     def __init__(self, hint: str | None = None, obj: Any = None, name: str | None = None,
                  exc: type = UndefinedError, path: str | None = None) -> None:
         super().__init__(hint, obj, name, exc)
-        self._fastctx_path = path if path is not None else (name or "")
+        self._fastctx_path = path if path is not None else str(name or "")
+        Missing.made += 1
+
+    #: How many have been made, ever: an evaluation that made one checks its result deeply.
+    made = 0
 
     def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> NoReturn:
         hint = self._undefined_hint or f"{self._fastctx_path!r} is not defined"
@@ -73,9 +79,9 @@ class Missing(StrictUndefined):
             raise InvalidExpression(f"blocked by the sandbox: {hint}")
         raise VariableNotFound(hint, self._fastctx_path)
 
-    __str__ = __iter__ = __len__ = __eq__ = __ne__ = __bool__ = __hash__ = (  # type: ignore
+    __str__ = __iter__ = __len__ = __eq__ = __ne__ = __bool__ = __hash__ = (
         _fail_with_undefined_error)
-    __contains__ = __call__ = __getitem__ = _fail_with_undefined_error  # type: ignore
+    __contains__ = __call__ = __getitem__ = _fail_with_undefined_error
 
 
 # -- the sandbox ---------------------------------------------------------------------------
@@ -110,6 +116,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     context_class = WorkflowJinjaContext
     intercepted_binops = frozenset(("+", "-", "*", "/", "//", "%", "**"))
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        raise InvalidExpression(f"blocked by the sandbox: attribute {attribute!r} of a "
+                                f"{type(obj).__name__}")
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) in _DATA_TYPES:
@@ -159,21 +169,27 @@ def binop(operator: str, left: Any, right: Any) -> Any:
         _check_repeat(left, right)
         _check_repeat(right, left)
     elif operator == "**":
-        if type(left) is int and type(right) is int and right > limits.LIMITS.max_power \
-                and left not in (-1, 0, 1):
-            raise LimitExceeded(
-                f"power operand {right} is larger than max_power={limits.LIMITS.max_power}",
-                "max_power")
-    elif operator == "+" and type(left) in (str, list) and type(right) is type(left):
-        if len(left) + len(right) > limits.LIMITS.max_output:
-            raise LimitExceeded(f"'+' would make a value longer than max_output="
-                                f"{limits.LIMITS.max_output}", "max_output")
+        _check_power(left, right)
+    elif operator == "+" and type(left) in (str, list) and type(right) is type(left) \
+            and len(left) + len(right) > limits.LIMITS.max_output:
+        raise LimitExceeded(f"'+' would make a value longer than max_output="
+                            f"{limits.LIMITS.max_output}", "max_output")
     try:
         return _BINOPS[operator](left, right)
     except ZeroDivisionError:
         raise InvalidExpression(f"division by zero in {operator!r}") from None
     except OverflowError:
         raise InvalidExpression(f"numeric overflow in {operator!r}") from None
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if type(base) not in (int, bool) or type(exponent) not in (int, bool) or abs(base) <= 1:
+        return
+    bound = limits.LIMITS.max_power
+    if exponent > bound or (abs(base).bit_length() - 1) * exponent > 4 * bound:
+        raise LimitExceeded(f"'**' with exponent {exponent} would pass max_power={bound} "
+                            f"(exponent at most {bound}, result at most {4 * bound} bits)",
+                            "max_power")
 
 
 def _check_repeat(seq: Any, times: Any) -> None:
@@ -242,6 +258,8 @@ def _path_filter(value: Any, keys: tuple[Any, ...], root: str, soft: bool) -> An
         path = core.describe_path(root, keys)
         raise VariableNotFound(f"{path!r} is not defined: no variable named {root!r}", path)
     if type(value) not in _DATA_TYPES:  # loop, macros, self: Jinja2's own objects
+        if not keys and id(value) in _FUNCTION_IDS:
+            raise TypeConversion(f"{root!r} is a function: call it, {root}(...)")
         for key in keys:
             value = (SANDBOX.getattr(value, key) if type(key) is str
                      else SANDBOX.getitem(value, key))
@@ -298,7 +316,8 @@ def _check_widths(name: str, value: Any, *args: Any) -> None:
 
 
 def _check_format(name: str, value: Any, *args: Any) -> None:
-    for width in re.findall(r"%[-+ #0]*(\d+|\*)?(?:\.(\d+|\*))?", str(value)):
+    for width in re.findall(r"%(?:\([^)]*\))?[-+ #0]*(\d+|\*)?(?:\.(\d+|\*))?",
+                            str(value)):
         for part in width:
             if part == "*" or (part and int(part) > limits.LIMITS.max_repeat):
                 raise LimitExceeded(f"{name}: a field width beyond max_repeat="
@@ -337,7 +356,7 @@ def const_key(node: nodes.Node) -> str | int | None:
         return node.value  # type: ignore[no-any-return]
     if isinstance(node, nodes.Neg) and isinstance(node.node, nodes.Const) \
             and type(node.node.value) is int:
-        return -node.node.value  # type: ignore[no-any-return]
+        return -node.node.value  # type: ignore[no-any-return, unused-ignore]
     return None
 
 
@@ -352,14 +371,17 @@ class _Rewrite(NodeTransformer):
     def _lookup(self, node: nodes.Node, soft: bool) -> nodes.Node:
         path = path_of(node)
         if path is None:
-            return self.generic_visit(node)  # type: ignore[no-any-return]
+            # under default/defined a filter or test is visited as itself; a computed
+            # look-up's parts are visited (visiting it again would come back here)
+            return self.generic_visit(node) if isinstance(
+                node, (nodes.Name, nodes.Getattr, nodes.Getitem)) else self.visit(node)
         root = nodes.Name(path[0], "load", lineno=node.lineno)
         return _filter(root, "@path", path[1:], path[0], soft)
 
     def visit_Name(self, node: nodes.Name) -> nodes.Node:
         return self._lookup(node, False) if node.ctx == "load" else node
 
-    visit_Getattr = visit_Name  # type: ignore[assignment]
+    visit_Getattr = visit_Name
 
     def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
         if path_of(node) is not None or isinstance(node.arg, nodes.Slice):
@@ -373,17 +395,17 @@ class _Rewrite(NodeTransformer):
 
     def visit_Filter(self, node: nodes.Filter) -> nodes.Node:
         if node.name in ("default", "d") and node.node is not None:
-            node.node = self._lookup(node.node, True)
+            node.node = self._lookup(node.node, True)  # type: ignore[assignment]
             node.args = [self.visit(arg) for arg in node.args]
             node.kwargs = [self.visit(arg) for arg in node.kwargs]
             return node
-        return self.generic_visit(node)  # type: ignore[no-any-return]
+        return self.generic_visit(node)
 
     def visit_Test(self, node: nodes.Test) -> nodes.Node:
         if node.name in ("defined", "undefined"):
-            node.node = self._lookup(node.node, True)
+            node.node = self._lookup(node.node, True)  # type: ignore[assignment]
             return node
-        return self.generic_visit(node)  # type: ignore[no-any-return]
+        return self.generic_visit(node)
 
     def visit_Call(self, node: nodes.Call) -> nodes.Node:
         # A called name is looked up by Jinja2 alone, so that an unknown one is an unknown
@@ -403,11 +425,11 @@ class _Rewrite(NodeTransformer):
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
-        node = self.generic_visit(node)
+        self.generic_visit(node)  # rewrites the parts in place
         return _filter(nodes.List(node.nodes, lineno=node.lineno), "@concat")
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
-        node = self.generic_visit(node)
+        self.generic_visit(node)  # rewrites the parts in place
         node.iter = nodes.Filter(node.iter, "@loop", [], [], None, None, lineno=node.lineno)
         return node
 
@@ -427,6 +449,11 @@ def _loop_filter(jctx: WorkflowJinjaContext, iterable: Any) -> Iterator[Any]:
                 f"loops ran more than max_loop_iterations={limits.LIMITS.max_loop_iterations}"
                 " iterations", "max_loop_iterations")
         yield value
+
+
+#: The registered functions: values only to be called, never printed or passed around.
+_FUNCTION_IDS = frozenset(id(function) for function in (*HELPERS.values(),
+                                                          *WORKFLOW_FUNCTIONS.values()))
 
 
 def _make_sandbox() -> Sandbox:
@@ -493,30 +520,45 @@ class JinjaProgram:
                 out.append(chunk)
             return "".join(out)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a ContextError
-            raise_for(exc, self.source, wf)
+            error = error_for(exc, self.source, wf)
+        raise error
 
     def evaluate(self, wf: WorkflowContext, name: str | None = None) -> Any:
         """The expression's value; errors name ``name`` (the template it came from)."""
         try:
             jctx = self._context(wf)
+            made = Missing.made
             for _ in self.template.root_render_func(jctx):
                 pass
-            return native(jctx.vars["result"])
+            return native(jctx.vars["result"], Missing.made != made)
         except Exception as exc:  # noqa: BLE001
-            raise_for(exc, name or self.source, wf)
+            error = error_for(exc, name or self.source, wf)
+        raise error
 
 
-_ITERATORS = (type(iter([])), type(iter(())), type(reversed([])), type(x for x in ()))
-
-
-def native(value: Any) -> Any:
+def native(value: Any, deep: bool = False) -> Any:
     """An expression's result as a value: an undefined one raises, a tuple or an iterator
-    (``(1, 2)``, ``map``, ``reverse``) becomes a list, Markup a plain string."""
+    (``(1, 2)``, ``map``, ``reverse``) becomes a list, Markup a plain string.
+
+    ``deep``: the evaluation made an undefined value, which may sit inside a list or dict
+    it built; look for it (only then: a stored value holds none, and may be large).
+    """
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
+    if deep:
+        stack = [value]
+        while stack:
+            member = stack.pop()
+            if isinstance(member, Undefined):
+                member._fail_with_undefined_error()
+            if isinstance(member, (list, tuple)):  # groupby makes tuple subclasses
+                stack.extend(member)
+            elif type(member) is dict:
+                stack.extend(member.values())
     kind = type(value)
-    if kind is tuple or kind in _ITERATORS or kind.__name__ == "generator":
-        return list(value)
+    if kind is tuple or isinstance(value, Iterator):  # e.g. items: a list of pairs
+        return [native(member) if type(member) is tuple or isinstance(member, Iterator)
+                else member for member in value]
     if isinstance(value, str) and kind is not str:
         return str(value)
     if callable(value) or kind.__module__.startswith("jinja2"):
@@ -560,6 +602,16 @@ EXPRESSIONS: dict[str, Any] = {}
 JSON_STRINGS: dict[str, str] = {}
 
 
+def _forget_compiled() -> None:
+    """Templates were compiled and checked under the old limits: compile them again."""
+    TEMPLATES.clear()
+    EXPRESSIONS.clear()
+    JSON_STRINGS.clear()
+
+
+limits.on_change(_forget_compiled)
+
+
 def _remember(cache: dict[str, Any], key: str, value: Any) -> Any:
     if len(cache) >= _MAX_CACHED:
         try:  # evict the oldest entry; another thread may have done it already
@@ -570,23 +622,23 @@ def _remember(cache: dict[str, Any], key: str, value: Any) -> Any:
     return value
 
 
-def compile_template(source: str) -> Any:
-    """A cached template: a tuple of fast-path parts, or a :class:`JinjaProgram`."""
+def compile_template(source: str, wf: WorkflowContext | None = None) -> Any:
+    """A cached template: a tuple of fast-path parts, or a :class:`JinjaProgram`.
+
+    ``wf``: the context it is compiled for, whose secrets an error message must not show
+    (a template's own text may hold one)."""
     program = TEMPLATES.get(source)
-    if program is None:
+    if program is not None:
+        return program
+    try:
         _check_source(source, "template")
-        try:
-            tree = SANDBOX.parse(source)
-        except Exception as exc:  # noqa: BLE001
-            raise_for(exc, source, None)
-        parts = fast_parts(tree)
-        if parts is None:
-            try:
-                parts = JinjaProgram(source, tree, False)
-            except Exception as exc:  # noqa: BLE001
-                raise_for(exc, source, None)
-        program = _remember(TEMPLATES, source, parts)
-    return program
+        tree = SANDBOX.parse(source)
+        program = fast_parts(tree) or JinjaProgram(source, tree, False)
+    except Exception as exc:  # noqa: BLE001
+        error = error_for(exc, source, wf)
+    else:
+        return _remember(TEMPLATES, source, program)
+    raise error  # outside the except: the original may quote a secret
 
 
 def parse_expression(source: str) -> nodes.Expr:
@@ -600,21 +652,24 @@ def parse_expression(source: str) -> nodes.Expr:
     return expr
 
 
-def compile_expression(source: str) -> Any:
-    """A cached expression: a compiled tuple, or a :class:`JinjaProgram`."""
+def compile_expression(source: str, wf: WorkflowContext | None = None) -> Any:
+    """A cached expression: a compiled tuple, or a :class:`JinjaProgram` (``wf`` as for
+    :func:`compile_template`)."""
     program = EXPRESSIONS.get(source)
-    if program is None:
+    if program is not None:
+        return program
+    try:
         _check_source(source, "expression")
-        try:
-            expr = parse_expression(source)
-            program = compile_node(COMPILER, expr)
-            if program is None:
-                body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
-                program = JinjaProgram(source, nodes.Template(body, lineno=1), True)
-        except Exception as exc:  # noqa: BLE001
-            raise_for(exc, source, None)
-        _remember(EXPRESSIONS, source, program)
-    return program
+        expr = parse_expression(source)
+        program = compile_node(COMPILER, expr)
+        if program is None:
+            body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
+            program = JinjaProgram(source, nodes.Template(body, lineno=1), True)
+    except Exception as exc:  # noqa: BLE001
+        error = error_for(exc, source, wf)
+    else:
+        return _remember(EXPRESSIONS, source, program)
+    raise error  # outside the except: the original may quote a secret
 
 
 def jinja_only(source: str, is_expression: bool) -> JinjaProgram:
@@ -644,28 +699,37 @@ def soft_missing(path: tuple[Any, ...]) -> Missing:
     return Missing(f"{text!r} is not defined", path=text)
 
 
-_PURE_EXPRESSION = re.compile(r"\s*\{\{[-+]?(.*?)[-+]?\}\}\s*", re.DOTALL)
-
-
 def pure_expression(source: str) -> str | None:
-    """The expression inside a string that is exactly one ``{{ expr }}``, else None."""
-    match = _PURE_EXPRESSION.fullmatch(source)
-    if match is None:
+    """The expression inside a string that is exactly one ``{{ expr }}`` (with white space
+    around it allowed), else None. Jinja2's lexer decides, so ``{{ n }}}`` is not one."""
+    text = source.strip()
+    if not (text.startswith("{{") and text.endswith("}}")):
         return None
     try:
-        tokens = [token.type for token in SANDBOX.lexer.tokenize(source)]
+        tokens = [token for token in SANDBOX.lexer.tokenize(source)
+                  if token.type != "data" or token.value.strip()]
     except TemplateSyntaxError:
         return None
-    if tokens.count("variable_begin") != 1 or "block_begin" in tokens:
+    if len(tokens) < 2 or tokens[0].type != "variable_begin" \
+            or tokens[-1].type != "variable_end" \
+            or any(token.type in ("variable_begin", "variable_end", "block_begin", "data")
+                   for token in tokens[1:-1]):
         return None
-    if any(kind == "data" for kind in tokens[1:-1]):
-        return None
-    return match.group(1)
+    inner = text[2:-2]
+    if inner.startswith("-"):  # {{- : white-space control, not a minus sign
+        inner = inner[1:]
+    if inner.endswith("-"):
+        inner = inner[:-1]
+    return inner
 
 
 # -- errors --------------------------------------------------------------------------------
-def raise_for(exc: BaseException, source: str, wf: WorkflowContext | None) -> NoReturn:
-    """Re-raise ``exc`` as a :class:`ContextError` naming ``source``, with no secret in it."""
+def error_for(exc: BaseException, source: str, wf: WorkflowContext | None) -> ContextError:
+    """``exc`` as a :class:`ContextError` naming ``source``, with no secret in it.
+
+    The caller raises it after its ``except`` block, so that the original exception (whose
+    message may quote a secret) is not chained to it as ``__context__``.
+    """
     if isinstance(exc, ContextError):
         error: ContextError = exc
     elif isinstance(exc, TemplateSyntaxError):
@@ -686,7 +750,7 @@ def raise_for(exc: BaseException, source: str, wf: WorkflowContext | None) -> No
     elif isinstance(exc, MemoryError):
         error = LimitExceeded("out of memory", "max_output")
     else:
-        raise exc
+        error = InvalidExpression(f"{type(exc).__name__}: {exc}")
     message = str(error)
     if getattr(error, "template", None) is None:
         message = f"{message} (in {quote(source)})"
@@ -694,9 +758,8 @@ def raise_for(exc: BaseException, source: str, wf: WorkflowContext | None) -> No
     error.args = (scrub(message, wf),)
     if getattr(error, "path", None):
         error.path = scrub(error.path, wf)  # type: ignore[attr-defined]
-    if error is exc:
-        raise error.with_traceback(None) from None
-    raise error from None
+    error.__cause__ = error.__context__ = None
+    return error
 
 
 def scrub(message: str, wf: WorkflowContext | None) -> str:
@@ -717,8 +780,17 @@ def scrub_secrets(message: str, keystore: dict[str, Any]) -> str:
         elif type(value) is list:
             stack.extend(value)
         elif value is not None and type(value) is not bool:
-            secrets.append(to_text(value))
-    for secret in sorted(secrets, key=len, reverse=True):
+            secrets.extend(_spellings(to_text(value)))
+    for secret in sorted(set(secrets), key=len, reverse=True):
         if secret:
             message = message.replace(secret, "***")
     return message
+
+
+def _spellings(secret: str) -> list[str]:
+    """A secret as messages may quote it: as is, escaped by repr or JSON, or both (a path
+    text holds JSON-quoted keys and is itself quoted with repr)."""
+    as_json = json.dumps(secret, ensure_ascii=False)[1:-1]
+    as_repr = repr(secret)[1:-1]
+    return [secret, as_json, as_repr, repr(as_json)[1:-1], repr(as_repr)[1:-1],
+            json.dumps(secret)[1:-1]]

@@ -14,9 +14,10 @@ Change the defaults for the whole process with :func:`configure`::
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["LIMITS", "Limits", "configure"]
+__all__ = ["LIMITS", "Limits", "configure", "on_change"]
 
 
 @dataclasses.dataclass
@@ -31,14 +32,30 @@ class Limits:
     max_range: int = 100_000
     #: Length of a string or list made by ``*`` repetition.
     max_repeat: int = 1_000_000
-    #: Largest exponent of ``**`` (and of ``pow``-style operations) on integers.
+    #: Largest exponent of ``**`` on integers; the result may have at most 4 × this many bits.
     max_power: int = 1_000
     #: Nesting depth of stored values, ``render_json`` input and imported data.
     max_depth: int = 100
-    #: Depth of macro calls and of template nesting while rendering.
+    #: Depth of macro calls while rendering.
     max_recursion: int = 50
     #: Loop iterations in one render, all loops together.
     max_loop_iterations: int = 1_000_000
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        for listener in _LISTENERS:
+            listener()
+
+
+#: Called after any limit changes: the caches of compiled templates (compiled under the old
+#: limits) and the core's copy of ``max_output`` follow.
+_LISTENERS: list[Callable[[], None]] = []
+
+
+def on_change(listener: Callable[[], None]) -> None:
+    """Call ``listener()`` whenever a limit changes (and once now)."""
+    _LISTENERS.append(listener)
+    listener()
 
 
 LIMITS = Limits()
