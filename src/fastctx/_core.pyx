@@ -500,19 +500,22 @@ def evaluate_node(WorkflowContext ctx, tuple node):
 
 
 cdef str _render_parts(WorkflowContext ctx, tuple parts):
-    cdef Py_ssize_t n = len(parts)
+    cdef Py_ssize_t n = len(parts), size = 0
     cdef str text
     cdef list out
     if n == 1:
         text = _part_text(ctx, parts[0])
-    else:
-        out = []
-        for part in parts:
-            out.append(_part_text(ctx, part))
-        text = "".join(out)
-    if len(text) > _MAX_OUTPUT:
-        _output_too_long()
-    return text
+        if len(text) > _MAX_OUTPUT:
+            _output_too_long()
+        return text
+    out = []
+    for part in parts:
+        text = _part_text(ctx, part)
+        size += len(text)
+        if size > _MAX_OUTPUT:  # before joining: a thousand large parts are a gigabyte
+            _output_too_long()
+        out.append(text)
+    return "".join(out)
 
 
 cdef Py_ssize_t _MAX_OUTPUT = 0  # limits.LIMITS.max_output, kept current by on_change

@@ -517,18 +517,20 @@ def truthy(value: Any) -> bool:
 def render_parts(ctx: WorkflowContext, parts: tuple[Any, ...]) -> str:
     """A fast-path template: literal strings, path look-ups and compiled expressions."""
     out = []
+    size = 0
     for part in parts:
         if type(part) is str:
-            out.append(part)
+            text = part
         elif type(part[0]) is str:
-            out.append(to_text(ctx.lookup(part)))
+            text = to_text(ctx.lookup(part))
         else:
-            out.append(to_text(evaluate_node(ctx, part)))
-    text = "".join(out)
-    if len(text) > limits.LIMITS.max_output:
-        raise LimitExceeded(f"output is longer than max_output={limits.LIMITS.max_output}",
-                            "max_output")
-    return text
+            text = to_text(evaluate_node(ctx, part))
+        size += len(text)
+        if size > limits.LIMITS.max_output:  # before joining: many large parts are gigabytes
+            raise LimitExceeded(
+                f"output is longer than max_output={limits.LIMITS.max_output}", "max_output")
+        out.append(text)
+    return "".join(out)
 
 
 def evaluate_node(ctx: WorkflowContext, node: tuple[Any, ...]) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 from . import limits
 from .errors import InvalidExpression, LimitExceeded, TypeConversion
 
-__all__ = ["HELPERS", "check_replace"] + [  # and every fn_* function
+__all__ = ["HELPERS", "check_join", "check_replace"] + [  # and every fn_* function
     "fn_abs", "fn_bool", "fn_ceil", "fn_chunks", "fn_contains", "fn_count", "fn_ends_with",
     "fn_flat", "fn_float", "fn_floor", "fn_index_of", "fn_int", "fn_join", "fn_keys",
     "fn_length", "fn_lower", "fn_match", "fn_max", "fn_merge", "fn_min", "fn_number",
@@ -41,6 +41,14 @@ _MISSING: Any = object()  # range()'s absent stop (None is a wrong-type argument
 
 def _max_range() -> int:
     return limits.LIMITS.max_range
+
+
+def check_join(items: Any, sep: str) -> None:
+    """Refuse a join whose separators alone would be longer than ``max_output``."""
+    if len(sep) * max(len(items) - 1, 0) > limits.LIMITS.max_output:
+        raise LimitExceeded(
+            f"join() would make a string longer than max_output={limits.LIMITS.max_output}",
+            "max_output")
 
 
 def check_replace(text: str, old: str, new: str) -> None:
@@ -360,7 +368,8 @@ def fn_split(text: Any, sep: Any = None) -> list[str]:
 
 def fn_join(items: Any, sep: Any = "") -> str:
     _need_str("join", sep)
-    return sep.join(_text(item) for item in _need_list("join", items))
+    check_join(_need_list("join", items), sep)
+    return sep.join(_text(item) for item in items)
 
 
 def fn_replace(text: Any, old: Any, new: Any) -> str:

@@ -29,7 +29,7 @@ from jinja2.visitor import NodeTransformer
 from . import limits
 from ._compiler import Compiler, compile_node
 from ._core_py import OP_PATH
-from ._functions import HELPERS, check_replace
+from ._functions import HELPERS, check_join, check_replace
 from ._impl import core
 from ._outcome import TaskOutcome
 from .errors import (
@@ -104,6 +104,7 @@ class WorkflowJinjaContext(Context):
         context.wf = self.wf  # type: ignore[attr-defined]
         context.wf_budget = self.wf_budget  # type: ignore[attr-defined]
         context.wf_depth = self.wf_depth  # type: ignore[attr-defined]
+        context.wf_range_budget = self.wf_range_budget  # type: ignore[attr-defined]
         return context
 
 
@@ -167,7 +168,8 @@ def binop(operator: str, left: Any, right: Any) -> Any:
     """Apply an arithmetic operator with the limits and the contract's errors."""
     if operator == "*":
         _check_repeat(left, right)
-        _check_repeat(right, left)
+        if not (type(left) is int and type(right) is int):  # int * int: checked once
+            _check_repeat(right, left)
     elif operator == "**":
         _check_power(left, right)
     elif operator == "+" and type(left) in (str, list) and type(right) is type(left) \
@@ -193,11 +195,32 @@ def _check_power(base: Any, exponent: Any) -> None:
 
 
 def _check_repeat(seq: Any, times: Any) -> None:
-    if type(seq) in (str, list) and type(times) in (int, bool) and times > 0 \
-            and len(seq) * times > limits.LIMITS.max_repeat:
+    """``seq * times``: its length, and for a list the text it holds, within max_repeat."""
+    if type(times) not in (int, bool) or times <= 0:
+        if type(seq) is int and type(times) is int:
+            _check_int_product(seq, times)
+        return
+    if type(seq) is str:
+        size = len(seq)
+    elif type(seq) is list:  # ["x" * 10**6] * 1000 is short, and prints a gigabyte
+        size = sum(len(member) if type(member) is str else 1 for member in seq)
+    elif type(seq) is int:
+        _check_int_product(seq, times)
+        return
+    else:
+        return
+    if size * times > limits.LIMITS.max_repeat:
         raise LimitExceeded(
-            f"repetition would make {len(seq) * times} elements, more than max_repeat="
+            f"repetition would make {size * times} elements, more than max_repeat="
             f"{limits.LIMITS.max_repeat}", "max_repeat")
+
+
+def _check_int_product(left: int, right: int) -> None:
+    # repeated squaring of a large int (x * x in a recursive macro) doubles its size each time
+    bound = 4 * limits.LIMITS.max_power
+    if left.bit_length() + right.bit_length() > bound:
+        raise LimitExceeded(f"'*' would make an integer of more than {bound} bits "
+                            f"(4 x max_power={limits.LIMITS.max_power})", "max_power")
 
 
 _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -324,6 +347,29 @@ def _check_format(name: str, value: Any, *args: Any) -> None:
                                     f"{limits.LIMITS.max_repeat}", "max_repeat")
 
 
+def _check_join(name: str, value: Any, separator: Any = "", *rest: Any) -> None:
+    if isinstance(value, (list, tuple, str)) and type(separator) is str:
+        check_join(value, separator)
+
+
+@pass_context
+def _charged_range(jctx: WorkflowJinjaContext, *args: Any) -> list[int]:
+    """``range`` in the Jinja2 path: the elements all its calls make in one render are at
+    most max_loop_iterations too (``range(10**5)|sum`` inside a loop is work without
+    iterations); counted apart from the iterations, so a loop over a range counts once."""
+    values: list[int] = HELPERS["range"](*args)
+    _charge(jctx.wf_range_budget, len(values))  # type: ignore[attr-defined]
+    return values
+
+
+def _charge(budget: list[int], work: int) -> None:
+    budget[0] -= work
+    if budget[0] < 0:
+        raise LimitExceeded(
+            f"loops ran more than max_loop_iterations={limits.LIMITS.max_loop_iterations}"
+            " iterations", "max_loop_iterations")
+
+
 def _check_replace(name: str, value: Any, old: Any = None, new: Any = None, *rest: Any) -> None:
     if type(value) is str and type(old) is str and type(new) is str:
         check_replace(value, old, new)
@@ -443,11 +489,7 @@ def _loop_filter(jctx: WorkflowJinjaContext, iterable: Any) -> Iterator[Any]:
     """Count every loop iteration of a render against ``max_loop_iterations``."""
     budget = jctx.wf_budget  # type: ignore[attr-defined]
     for value in iterable:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise LimitExceeded(
-                f"loops ran more than max_loop_iterations={limits.LIMITS.max_loop_iterations}"
-                " iterations", "max_loop_iterations")
+        _charge(budget, 1)
         yield value
 
 
@@ -464,8 +506,10 @@ def _make_sandbox() -> Sandbox:
     env.globals.update(WORKFLOW_FUNCTIONS)
     env.globals["null"] = None
     del env.filters["attr"]  # reaches Python attributes, past the data rules
-    for name in ("center", "indent", "wordwrap", "truncate"):
+    for name in ("center", "indent", "wordwrap", "truncate", "slice", "batch"):
         env.filters[name] = _bounded(name, env.filters[name], _check_widths)
+    env.filters["join"] = _bounded("join", env.filters["join"], _check_join)
+    env.globals["range"] = _charged_range
     env.filters["format"] = _bounded("format", env.filters["format"], _check_format)
     env.filters["replace"] = _bounded("replace", env.filters["replace"], _check_replace)
     env.filters.update({"@path": _path_filter, "@callee": _callee_filter, "@item": _item_filter,
@@ -505,6 +549,7 @@ class JinjaProgram:
         jctx.wf = wf
         jctx.wf_budget = [limits.LIMITS.max_loop_iterations]  # type: ignore[attr-defined]
         jctx.wf_depth = [0]  # type: ignore[attr-defined]
+        jctx.wf_range_budget = [limits.LIMITS.max_loop_iterations]  # type: ignore[attr-defined]
         return jctx
 
     def render(self, wf: WorkflowContext) -> str:

@@ -1,0 +1,256 @@
+"""Loops of the hot operations keep the object count and the memory of the process flat.
+
+Reference counting is where a compiled core goes wrong: a missing decref leaks an object per
+call, and nothing else notices. Each operation runs a warm-up (caches filled, free lists
+primed), then ``n`` more times; after a full collection these must not have grown beyond a
+small allowance:
+
+- the number of objects the garbage collector tracks (``len(gc.get_objects())``): containers,
+  contexts, exceptions, frames;
+- the blocks the interpreter has allocated (``sys.getallocatedblocks()``): also strings, ints
+  and floats, which the collector does not track;
+- ``sys.gettotalrefcount()``, on debug builds of CPython;
+- the resident set size (``/proc/self/statm``): memory allocated outside the interpreter's
+  accounting, as a C extension's ``malloc`` would be. Not under AddressSanitizer, whose
+  quarantine keeps freed memory resident by design.
+
+A leak of one object per call grows each count by ``n``. The objects alive before a loop are
+frozen (``gc.freeze()``), so the object count is of what the loop made and kept: it measured 0
+for every operation. The other allowances are a few times the largest growth measured over
+20,000 to 1,000,000 calls (blocks +3 to +69, RSS 0 to 284 KB, tracemalloc 0 to 3.7 KB kept):
+a leak of one object per ~1,000 calls still fails the million-call runs, and one per call
+fails the quick ones.
+
+The million-iteration loops run the Cython core only and are marked ``slow``; a quick variant
+(50,000 iterations on the Cython core, 20,000 on the pure-Python one) runs both cores.
+``test_tracemalloc_flat`` is a second signal for allocations made by Python code, and names
+the source lines that kept memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import gc
+import os
+import pickle
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from fastctx import InvalidExpression, TaskOutcome, TypeConversion, VariableNotFound
+from fastctx._context import context_class
+
+MAX_OBJECTS = 20  # gc-tracked objects made by the loop and kept
+MAX_BLOCKS = 500  # sys.getallocatedblocks()
+MAX_REFS = 500  # sys.gettotalrefcount(), debug builds only
+MAX_RSS = 1 << 20  # bytes
+MAX_TRACED = 16 << 10  # bytes, tracemalloc
+
+# Calls per loop before a cost divisor: the quick variant's (the pure-Python core renders ~5x
+# slower, and has no hand-made reference counting), and the slow one's.
+QUICK = {"cython": 50_000, "python": 20_000}
+MILLION = 1_000_000
+
+FAST = "ping -c {{ parameters.count }} {{ item.host }} {{ task.fetch.hosts[-1] }}"
+JINJA = "{% for h in task.fetch.hosts %}{{ h | upper }}{% endfor %}-{{ item.host ~ index }}"
+JSON_DOC = {"n": "{{ item.n }}", "hosts": ["{{ task.fetch.hosts }}", "at {{ index }}"], "k": 5}
+PUBLISH_MAP = {"last_n": "{{ result().n }}", "hosts": "{{ task.fetch.hosts }}"}
+
+
+def _under_asan() -> bool:
+    try:
+        with open("/proc/self/maps") as maps:
+            return "libasan" in maps.read()
+    except OSError:
+        return False
+
+
+UNDER_ASAN = _under_asan()
+HAVE_STATM = os.path.exists("/proc/self/statm")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if HAVE_STATM else 0
+
+
+def _rss() -> int:
+    if not HAVE_STATM:
+        return 0
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE_SIZE
+
+
+def _refs() -> int:
+    total: Callable[[], int] | None = getattr(sys, "gettotalrefcount", None)
+    return total() if total is not None else 0
+
+
+def _raises(fn: Callable[[], Any], error: type[BaseException]) -> Callable[[], None]:
+    def op() -> None:
+        try:
+            fn()
+        except error:
+            pass
+        else:  # pragma: no cover - the loop is about the error path
+            raise AssertionError(f"{error.__name__} not raised")
+
+    return op
+
+
+def operations(WC: type) -> dict[str, tuple[Callable[[], Any], int]]:  # noqa: N803
+    """name -> (one call of the operation, divisor of the iteration count for its cost)."""
+    root = WC({"count": 3, "url": "http://x"}, {"greeting": "hi"},
+              pack_config={"region": "eu"}, keystore={"password": "s3cret-value"})
+    root.set_task_result("fetch", {"hosts": ["a", "b", "c"], "data": {"n": 1}})
+    root.set_last_task_outcome({"ok": True, "n": 7}, TaskOutcome.SUCCEEDED)
+    view = root.with_item({"host": "h", "n": 2}, 1)
+    assert view.render_template(FAST) == "ping -c 3 h c"
+    assert view.render_template(JINJA) == "ABC-h1"
+    assert view.render_json(JSON_DOC) == {"n": 2, "hosts": [["a", "b", "c"], "at 1"], "k": 5}
+    value = {"v": [1, 2.5, "x", None, True]}
+    return {
+        "clone": (view.clone, 1),
+        "with_item": (lambda: view.with_item("x", 3), 1),
+        "get_var": (lambda: view.get_var("greeting"), 1),
+        "get_task_result": (lambda: view.get_task_result("fetch"), 1),
+        "set_var": (lambda: view.set_var("counter", value), 1),
+        "set_task_result": (lambda: view.set_task_result("again", value), 1),
+        "render_fast": (lambda: view.render_template(FAST), 1),
+        "render_jinja": (lambda: view.render_template(JINJA), 10),
+        "evaluate": (lambda: view.evaluate("parameters.count * 2 + item.n"), 1),
+        "evaluate_condition": (
+            lambda: view.evaluate_condition("parameters.count > 2 and succeeded()"), 1),
+        "render_json": (lambda: view.render_json(JSON_DOC), 1),
+        "publish_from_result": (
+            lambda: view.publish_from_result({"n": 3}, ["whole"], PUBLISH_MAP), 10),
+        "export": (view.export, 10),
+        "missing_fast": (
+            _raises(lambda: view.render_template("{{ task.fetch.data.nope }}"),
+                    VariableNotFound), 10),
+        "missing_jinja": (
+            _raises(lambda: view.render_template("{{ task.fetch.data.nope | upper }}"),
+                    VariableNotFound), 10),
+        "type_conversion": (_raises(lambda: view.evaluate('"a" + 5'), TypeConversion), 10),
+        "type_conversion_name": (_raises(lambda: view.set_var(5, 1), TypeConversion), 1),
+        "invalid_expression": (_raises(lambda: view.evaluate("1 +"), InvalidExpression), 100),
+        "pickle": (lambda: pickle.loads(pickle.dumps(view)), 20),
+        "deepcopy": (lambda: copy.deepcopy(view), 20),
+    }
+
+
+OPERATIONS = list(operations(context_class("python")))
+
+
+@dataclass
+class Growth:
+    n: int
+    seconds: float
+    objects: tuple[int, int]
+    blocks: tuple[int, int]
+    refs: tuple[int, int]
+    rss: tuple[int, int]
+
+    def __str__(self) -> str:
+        o, b, r, m = self.objects, self.blocks, self.refs, self.rss
+        return (f"{self.n} calls in {self.seconds:.2f}s: objects {o[0]} -> {o[1]} "
+                f"({o[1] - o[0]:+d}), blocks {b[1] - b[0]:+d}, refs {r[1] - r[0]:+d}, "
+                f"RSS {(m[1] - m[0]) / 1024:+.0f} KB")
+
+    def check(self) -> None:
+        assert self.objects[1] - self.objects[0] <= MAX_OBJECTS, str(self)
+        assert self.blocks[1] - self.blocks[0] <= MAX_BLOCKS, str(self)
+        assert self.refs[1] - self.refs[0] <= MAX_REFS, str(self)
+        if not UNDER_ASAN:
+            assert self.rss[1] - self.rss[0] <= MAX_RSS, str(self)
+
+
+def _snapshot() -> tuple[int, int, int, int]:
+    gc.collect()
+    return len(gc.get_objects()), sys.getallocatedblocks(), _refs(), _rss()
+
+
+@contextlib.contextmanager
+def frozen() -> Iterator[None]:
+    """Move every object alive now out of the collector's sight: ``gc.collect()`` then only
+    walks what was made since (fast in a big test process), and ``gc.get_objects()`` counts
+    only that."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def measure(op: Callable[[], Any], n: int) -> Growth:
+    for _ in range(max(n // 10, 500)):
+        op()
+    with frozen():
+        before = _snapshot()
+        start = time.perf_counter()
+        for _ in range(n):
+            op()
+        seconds = time.perf_counter() - start
+        after = _snapshot()
+    objects, blocks, refs, rss = zip(before, after)
+    return Growth(n, seconds, objects, blocks, refs, rss)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def CWC(request: pytest.FixtureRequest) -> type:  # noqa: N802 - it is a class
+    """``WorkflowContext`` on the Cython core: the one whose reference counting is hand-made."""
+    if request.config.getoption("no_c_extensions"):
+        pytest.skip("--no-c-extensions given")
+    if os.environ.get("FASTCTX_NO_EXTENSIONS"):
+        pytest.skip("FASTCTX_NO_EXTENSIONS is set")
+    try:
+        return context_class("cython")
+    except ImportError as exc:
+        pytest.skip(f"fastctx._core cannot be imported: {exc}")
+
+
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_flat_quick(WC: type, name: str) -> None:
+    op, cost = operations(WC)[name]
+    growth = measure(op, QUICK[WC.implementation] // cost)
+    print(f"{WC.implementation}/{name}: {growth}")
+    growth.check()
+
+
+@pytest.mark.slow
+@pytest.mark.c_extension
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_flat_million(CWC: type, name: str) -> None:
+    op, cost = operations(CWC)[name]
+    growth = measure(op, MILLION // cost)
+    print(f"cython/{name}: {growth}")
+    growth.check()
+
+
+@pytest.mark.skipif(tracemalloc.is_tracing(), reason="tracemalloc is already tracing")
+def test_tracemalloc_flat(WC: type) -> None:  # noqa: N803
+    """Python-level allocations: what a loop allocated and did not free, by source line.
+
+    Tracing starts after the warm-up, so whatever is still traced after the loop (and a
+    collection) was allocated by the loop and kept.
+    """
+    for name, (op, cost) in operations(WC).items():
+        n = max(1_000 // cost, 20)
+        for _ in range(n):
+            op()
+        with frozen():
+            tracemalloc.start(1)
+            try:
+                for _ in range(n):
+                    op()
+                gc.collect()
+                kept = tracemalloc.get_traced_memory()[0]
+                if kept > MAX_TRACED:
+                    lines = tracemalloc.take_snapshot().statistics("lineno")[:5]
+                    top = "\n".join(str(line) for line in lines)
+                    pytest.fail(f"{name}: {n} calls kept {kept} bytes:\n{top}")
+            finally:
+                tracemalloc.stop()
