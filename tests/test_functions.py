@@ -83,7 +83,8 @@ def test_helpers_map_to_the_fn_functions():
 
 def test_all_lists_every_export():
     exported = set(functions_module.__all__)
-    assert {f"fn_{name}" for name in ALL_NAMES} | {"HELPERS", "check_join", "check_replace"} == exported
+    helpers = {f"fn_{name}" for name in ALL_NAMES}
+    assert helpers | {"HELPERS", "check_join", "check_replace"} == exported
     for name in exported:
         assert hasattr(functions_module, name)
 

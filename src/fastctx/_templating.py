@@ -29,7 +29,7 @@ from jinja2.visitor import NodeTransformer
 from . import limits
 from ._compiler import Compiler, compile_node
 from ._core_py import OP_PATH
-from ._functions import HELPERS, check_join, check_replace
+from ._functions import HELPERS, check_join, check_replace, fn_range
 from ._impl import core
 from ._outcome import TaskOutcome
 from .errors import (
@@ -357,7 +357,7 @@ def _charged_range(jctx: WorkflowJinjaContext, *args: Any) -> list[int]:
     """``range`` in the Jinja2 path: the elements all its calls make in one render are at
     most max_loop_iterations too (``range(10**5)|sum`` inside a loop is work without
     iterations); counted apart from the iterations, so a loop over a range counts once."""
-    values: list[int] = HELPERS["range"](*args)
+    values: list[int] = fn_range(*args)
     _charge(jctx.wf_range_budget, len(values))  # type: ignore[attr-defined]
     return values
 
