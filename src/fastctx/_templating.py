@@ -495,7 +495,8 @@ def _loop_filter(jctx: WorkflowJinjaContext, iterable: Any) -> Iterator[Any]:
 
 #: The registered functions: values only to be called, never printed or passed around.
 _FUNCTION_IDS = frozenset(id(function) for function in (*HELPERS.values(),
-                                                          *WORKFLOW_FUNCTIONS.values()))
+                                                          *WORKFLOW_FUNCTIONS.values(),
+                                                          _charged_range))
 
 
 def _make_sandbox() -> Sandbox:
