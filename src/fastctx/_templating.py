@@ -189,7 +189,8 @@ def _check_power(base: Any, exponent: Any) -> None:
         return
     bound = limits.LIMITS.max_power
     if exponent > bound or (abs(base).bit_length() - 1) * exponent > 4 * bound:
-        raise LimitExceeded(f"'**' with exponent {exponent} would pass max_power={bound} "
+        # limit messages quote no operand: it may be (or be computed from) a secret
+        raise LimitExceeded(f"'**' would pass max_power={bound} "
                             f"(exponent at most {bound}, result at most {4 * bound} bits)",
                             "max_power")
 
@@ -211,7 +212,7 @@ def _check_repeat(seq: Any, times: Any) -> None:
         return
     if size * times > limits.LIMITS.max_repeat:
         raise LimitExceeded(
-            f"repetition would make {size * times} elements, more than max_repeat="
+            "repetition would make more elements than max_repeat="
             f"{limits.LIMITS.max_repeat}", "max_repeat")
 
 
@@ -334,7 +335,7 @@ def _bounded(name: str, fn: Callable[..., Any], check: Callable[..., None]) -> A
 def _check_widths(name: str, value: Any, *args: Any) -> None:
     for arg in args:
         if type(arg) is int and arg > limits.LIMITS.max_repeat:
-            raise LimitExceeded(f"{name}: width {arg} is larger than max_repeat="
+            raise LimitExceeded(f"{name}: a width or count larger than max_repeat="
                                 f"{limits.LIMITS.max_repeat}", "max_repeat")
 
 
