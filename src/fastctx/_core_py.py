@@ -459,7 +459,8 @@ class WorkflowContext:
         new = object.__new__(type(self))
         memo[id(self)] = new
         s = self._stores
-        new._stores = Stores(*[copy.deepcopy(store, memo) for store in (
+        # dict(store): a snapshot (atomic under the GIL) another thread cannot resize
+        new._stores = Stores(*[copy.deepcopy(dict(store), memo) for store in (
             s.parameters, s.variables, s.tasks, s.config, s.keystore, s.system)])
         new._item = copy.deepcopy(self._item, memo)
         new._index = self._index

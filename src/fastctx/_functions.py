@@ -398,7 +398,10 @@ def _compile(pattern: str) -> re.Pattern[str]:
         reason = exc.msg  # re.error's own text, without the pattern
     else:
         if len(_regex_cache) >= _REGEX_CACHE_SIZE:
-            del _regex_cache[next(iter(_regex_cache))]  # the oldest entry
+            try:  # the oldest entry; another thread may be evicting it too
+                del _regex_cache[next(iter(_regex_cache))]
+            except (KeyError, RuntimeError, StopIteration):
+                pass
         _regex_cache[pattern] = compiled
         return compiled
     raise InvalidExpression(f"match() got an invalid regular expression pattern: {reason}")

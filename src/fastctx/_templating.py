@@ -489,6 +489,8 @@ def rewrite(tree: nodes.Template) -> nodes.Template:
 def _loop_filter(jctx: WorkflowJinjaContext, iterable: Any) -> Iterator[Any]:
     """Count every loop iteration of a render against ``max_loop_iterations``."""
     budget = jctx.wf_budget  # type: ignore[attr-defined]
+    if type(iterable) is dict:  # a shared store another thread may be adding keys to
+        iterable = list(iterable)  # one C-level copy, atomic under the GIL
     for value in iterable:
         _charge(budget, 1)
         yield value
