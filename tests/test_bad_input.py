@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from nesting import nest, nest_dict
 
 from fastctx import (
     ContextError,
@@ -24,20 +25,6 @@ from fastctx import (
     TaskOutcome,
     TypeConversion,
 )
-
-
-def nest(depth: int, leaf: Any = 0) -> Any:
-    value = leaf
-    for _ in range(depth):
-        value = [value]
-    return value
-
-
-def nest_dict(depth: int) -> Any:
-    value: Any = {}
-    for _ in range(depth):
-        value = {"a": value}
-    return value
 
 
 def nest_mixed(depth: int) -> Any:

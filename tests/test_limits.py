@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from nesting import nest, nest_dict
 
 from fastctx import ContextError, LimitExceeded, limits
 
@@ -39,18 +40,6 @@ def restore_limits() -> Iterator[None]:
     limits.configure(**before)
 
 
-def nest(depth: int, leaf: Any = 0) -> Any:
-    value = leaf
-    for _ in range(depth):
-        value = [value]
-    return value
-
-
-def nest_dict(depth: int) -> Any:
-    value: Any = {}
-    for _ in range(depth):
-        value = {"a": value}
-    return value
 
 
 def assert_limit(error: BaseException, name: str) -> None:
