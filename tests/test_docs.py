@@ -1,0 +1,40 @@
+"""The docs stay true: the package's doctests pass and the README's examples run."""
+
+from __future__ import annotations
+
+import doctest
+import re
+from pathlib import Path
+
+import pytest
+
+import fastctx
+import fastctx.limits
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.mark.parametrize("module", [fastctx, fastctx.limits], ids=lambda m: m.__name__)
+def test_doctests(module: object) -> None:
+    failed, attempted = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
+    assert attempted > 0
+    assert failed == 0
+
+
+@pytest.mark.skipif(not README.exists(), reason="README.md is not beside the tests")
+def test_readme_usage_example_runs() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    usage = blocks[0]  # "Using it": self-contained
+    namespace: dict[str, object] = {}
+    exec(compile(usage, "README.md", "exec"), namespace)  # our own README
+    assert namespace["task_input"] == {"cmd": "ping -c 3 web1", "host": "web1",
+                                       "token": "s3cr3t"}
+
+
+@pytest.mark.skipif(not README.exists(), reason="README.md is not beside the tests")
+def test_readme_api_names_exist() -> None:
+    """Every method the README's API block names is there."""
+    text = README.read_text(encoding="utf-8")
+    api = text[text.index("### API"):text.index("### Namespaces")]
+    for name in set(re.findall(r"(?<![\w.])(?:ctx|WorkflowContext)\.(\w+)", api)):
+        assert hasattr(fastctx.WorkflowContext, name), name
