@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import contextvars
 import copy
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
 from fastctx._context import WorkflowContext
+from fastctx.bench import contextvars_loop, dict_loop, with_items_loop
 
 # Half of pytest-benchmark's default 1 s per benchmark: still tens of thousands of rounds
 # for the sub-microsecond cases, and the suite stays within about three minutes. The
@@ -44,24 +44,6 @@ def clone_group(size: int) -> str:
 
 def loop_group(count: int) -> str:
     return f"with-items loop: {count:>4} items, {LOOP_TASK_RESULTS} task results"
-
-
-def with_items(ctx: WorkflowContext, items: Sequence[Any]) -> None:
-    for i, it in enumerate(items):
-        ctx.with_item(it, i)
-
-
-def dict_loop(base: dict[str, Any], items: Sequence[Any],
-              copier: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    for i, it in enumerate(items):
-        ctx = copier(base)
-        ctx["item"] = it
-        ctx["index"] = i
-
-
-def contextvars_loop(items: Sequence[Any]) -> None:
-    for _ in items:
-        contextvars.copy_context()
 
 
 # -- clone by context size ----------------------------------------------------------------------
@@ -116,7 +98,7 @@ def test_with_items_loop(benchmark: Any, WC: type[WorkflowContext],  # noqa: N80
     benchmark.group = loop_group(count)
     benchmark.extra_info.update(case=f"after: fastctx-{implementation} with_item",
                                 items=count, task_results=LOOP_TASK_RESULTS)
-    benchmark(with_items, ctx, items(count))
+    benchmark(with_items_loop, ctx, items(count))
 
 
 @pytest.mark.parametrize("count", ITEM_COUNTS)

@@ -402,20 +402,23 @@ def _clone_row(
             "ns": measure(cases, settings)}
 
 
-def _with_items(ctx: WorkflowContext, items: Sequence[Any]) -> None:
+def with_items_loop(ctx: WorkflowContext, items: Sequence[Any]) -> None:
+    """The with-items loop as fastctx runs it."""
     for i, item in enumerate(items):
         ctx.with_item(item, i)
 
 
-def _dict_loop(base: dict[str, Any], items: Sequence[Any],
+def dict_loop(base: dict[str, Any], items: Sequence[Any],
                copier: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """The loop of an executor that copies a dict context per item (deep or shallow)."""
     for i, item in enumerate(items):
         context = copier(base)
         context["item"] = item
         context["index"] = i
 
 
-def _contextvars_loop(items: Sequence[Any]) -> None:
+def contextvars_loop(items: Sequence[Any]) -> None:
+    """The floor: an O(1) copy per item."""
     for _ in items:
         contextvars.copy_context()
 
@@ -430,11 +433,11 @@ def _loop_row(
     items = make_items(count)
     sampled = max(1, min(count, settings.deepcopy_items))
     cases: dict[str, Call] = {
-        _fastctx(name): (_with_items, (ctx, items)) for name, ctx in contexts.items()
+        _fastctx(name): (with_items_loop, (ctx, items)) for name, ctx in contexts.items()
     }
-    cases[DEEPCOPY] = (_dict_loop, (base, items[:sampled], copy.deepcopy))
-    cases[SHALLOW] = (_dict_loop, (base, items, dict))
-    cases[CONTEXTVARS] = (_contextvars_loop, (items,))
+    cases[DEEPCOPY] = (dict_loop, (base, items[:sampled], copy.deepcopy))
+    cases[SHALLOW] = (dict_loop, (base, items, dict))
+    cases[CONTEXTVARS] = (contextvars_loop, (items,))
     ns = measure(cases, settings)
     ns[DEEPCOPY] *= count / sampled
     return {"items": count, "ns": ns, "deepcopy_items_measured": sampled}
