@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from fastctx import _impl
-from fastctx._context import WorkflowContext, context_class
+from fastctx._impl import WorkflowContext, context_class
 from fastctx.bench import (
     JinjaBaseline,
     build_context,

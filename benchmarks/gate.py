@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastctx import IMPLEMENTATION
-from fastctx._context import context_class
+from fastctx._impl import context_class
 from fastctx.bench import (
     LOOKUP,
     WHEN,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fastctx._context import WorkflowContext
+from fastctx._impl import WorkflowContext
 from fastctx.bench import contextvars_loop, dict_loop, with_items_loop
 
 # Half of pytest-benchmark's default 1 s per benchmark: still tens of thousands of rounds

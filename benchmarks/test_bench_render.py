@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from fastctx._context import WorkflowContext
+from fastctx._impl import WorkflowContext
 from fastctx.bench import JINJA_ONLY, LOOKUP, MIXED, TASK_INPUT, WHEN, fastctx_iteration
 
 # Half of pytest-benchmark's default 1 s per benchmark: still tens of thousands of rounds

@@ -15,7 +15,7 @@ import pytest
 
 import fastctx
 from fastctx import _impl
-from fastctx._context import context_class
+from fastctx._impl import context_class
 
 C_EXT_MARK = pytest.mark.c_extension
 

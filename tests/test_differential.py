@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, currently_in_test_context, event, given, set
 from hypothesis import strategies as st
 from jinja2 import Undefined
 
-from fastctx import ContextError, TaskOutcome, _templating
+from fastctx import ContextError, TaskOutcome, _reporting, _templating
 
 # -- comparing outcomes ----------------------------------------------------------------------
 
@@ -101,7 +101,7 @@ def cosmetic_variants(expected: str, renames: tuple[tuple[str, str], ...],
     """The messages the fast path may give instead of ``expected`` (any combination of the
     differences above); messages are scrubbed of keystore values, so the phrases are too."""
     def scrub(text: str) -> str:
-        return _templating.scrub_secrets(text, keystore)
+        return _reporting.scrub_secrets(text, keystore)
 
     changes = [(scrub(_NOT_ITERATING[0].format(root)), scrub(_NOT_ITERATING[1]),
                 "item/index not iterating") for root in ("item", "index")]
@@ -156,7 +156,7 @@ def jinja_program(source: str, is_expression: bool, name: str | None = None) -> 
     try:
         return _templating.jinja_only(source, is_expression)
     except Exception as exc:  # noqa: BLE001
-        error = _templating.error_for(exc, name or source, None)
+        error = _reporting.error_for(exc, name or source, None)
     raise error
 
 
@@ -202,7 +202,7 @@ def check_json(ctx: Any, source: str, before: str = "", after: str = "",
     assert_agree(run(lambda: ctx.render_json(text)),
                  run(lambda: jinja_evaluate(ctx, source, text)),
                  f"render_json({text!r})", ctx.keystore,
-                 renames=((_templating.quote(text), _templating.quote(inner)),))
+                 renames=((_reporting.quote(text), _reporting.quote(inner)),))
 
 
 # -- contexts ----------------------------------------------------------------------------------
@@ -668,7 +668,7 @@ def test_render_json_documents_agree(WC: type) -> None:
         assert_agree(run(lambda: ctx.render_json(value)),
                      run(lambda: expected_json(ctx, value, pure)),
                      f"render_json({value!r})", ctx.keystore,
-                     renames=tuple((_templating.quote(text), _templating.quote(f" {source} "))
+                     renames=tuple((_reporting.quote(text), _reporting.quote(f" {source} "))
                                    for text, source in pure.items()))
 
     check()
@@ -873,7 +873,7 @@ def test_render_json_regressions(WC: type, text: str) -> None:
     inner = _templating.pure_expression(text)  # for the cosmetic message differences only
     assert_agree(run(lambda: ctx.render_json(text)), run(lambda: jinja_render(ctx, text)),
                  f"render_json({text!r})", ctx.keystore,
-                 renames=((_templating.quote(text), _templating.quote(inner)),) if inner else ())
+                 renames=((_reporting.quote(text), _reporting.quote(inner)),) if inner else ())
 
 
 def is_data(value: Any) -> bool:

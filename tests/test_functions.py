@@ -117,12 +117,19 @@ def test_string(value, expected):
     assert fn_string(value) == expected
 
 
-def test_string_of_other_objects_uses_str():
+def test_string_of_other_objects_is_refused():
+    # only data prints: never a Python repr or a memory address, even with a __str__
     class Thing:
         def __str__(self):
             return "thing"
 
-    assert fn_string(Thing()) == "thing"
+    with pytest.raises(TypeConversion, match="a Thing is not data"):
+        fn_string(Thing())
+
+
+def test_string_of_an_iterator_prints_its_members():
+    assert fn_string(iter([1, "a"])) == '[1,"a"]'
+    assert fn_string(map(str, [1, 2])) == '["1","2"]'
 
 
 def test_string_keeps_key_order():

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import fastctx
-from fastctx._context import context_class
+from fastctx._impl import context_class
 
 PYTHON_CLASS = context_class("python")
 
@@ -24,7 +24,7 @@ def test_env_var_selects_python_twin(implementation: str) -> None:
     # either core can still be requested by name.
     code = (
         "import fastctx, sys\n"
-        "from fastctx._context import context_class\n"
+        "from fastctx._impl import context_class\n"
         "assert fastctx.IMPLEMENTATION == 'python', fastctx.IMPLEMENTATION\n"
         "assert fastctx.WorkflowContext.implementation == 'python'\n"
         "assert 'fastctx._core' not in sys.modules\n"

@@ -312,8 +312,8 @@ def test_canary_ignores_a_plain_render(WC: type, canary: Callable[[], Any]) -> N
     with canary():
         assert ctx.render_template(
             "{% for i in range(parameters.n) %}{{ i|string|upper }}{{ x.a|tojson }}{% endfor %}"
-            "{{ '%05d'|format(7) }}{{ x|pprint }}{{ [1, 2]|map('string')|join(',') }}"
-        ) == "0[1, 2]1[1, 2]2[1, 2]00007{'a': [1, 2]}1,2"
+            "{{ '%05d'|format(7) }}{{ x|string }}{{ [1, 2]|map('string')|join(',') }}"
+        ) == '0[1, 2]1[1, 2]2[1, 2]00007{"a":[1,2]}1,2'
         assert ctx.evaluate("x.a|sum + parameters.n") == 6
         with pytest.raises(ContextError):
             ctx.render_template("{{ nope.x }}")

@@ -44,7 +44,7 @@ from typing import Any
 import pytest
 
 from fastctx import InvalidExpression, TaskOutcome, TypeConversion, VariableNotFound
-from fastctx._context import context_class
+from fastctx._impl import context_class
 
 MAX_OBJECTS = 20  # gc-tracked objects made by the loop and kept
 MAX_BLOCKS = 500  # sys.getallocatedblocks()

@@ -283,7 +283,7 @@ def on_alarm(*_):
 
 import fastctx
 from fastctx import ContextError
-from fastctx._context import context_class
+from fastctx._impl import context_class
 
 WC = context_class(implementation)
 ctx = WC({"p": 1}, {"v": "x"})

@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 )
 
 from fastctx import ContextError, TaskOutcome, VariableNotFound
-from fastctx._context import context_class
+from fastctx._impl import context_class
 
 # No example database: the suite leaves no .hypothesis/ directory behind, and the runs stay
 # reproducible from the printed seed.

@@ -13,8 +13,7 @@ True
 from __future__ import annotations
 
 from . import limits
-from ._context import WorkflowContext
-from ._impl import IMPLEMENTATION
+from ._impl import IMPLEMENTATION, WorkflowContext
 from ._outcome import TaskOutcome
 from .errors import (
     ContextError,

@@ -1,7 +1,7 @@
 """Compile the common subset of Jinja2 expressions into tuples the core evaluates.
 
 The input is Jinja2's own AST. The output is a tree of tuples ``(opcode, operands...)``
-(opcodes in ``fastctx._core_py``) that the core walks without building a Jinja2 context.
+(``fastctx._opcodes``) that the core walks without building a Jinja2 context.
 Every operation calls what the sandboxed Jinja2 path calls — the core's look-ups, the
 sandbox's bounded operators, the registered helper functions, Jinja2's own filter and test
 functions — so both paths give the same value and the same error. What falls outside the
@@ -19,9 +19,9 @@ from jinja2 import nodes
 from jinja2.nodes import EvalContext
 from jinja2.utils import _PassArg
 
-from . import _core_py as op
+from . import _opcodes as op
 from ._functions import HELPERS
-from ._outcome import TaskOutcome
+from ._outcome import OUTCOMES
 
 __all__ = ["NotCompilable", "compile_node"]
 
@@ -31,8 +31,6 @@ _BINOPS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/",
            nodes.FloorDiv: "//", nodes.Mod: "%", nodes.Pow: "**"}
 #: Names Jinja2 binds itself in a template (they shadow workflow variables of that name).
 _JINJA_NAMES = frozenset(("self", "loop", "caller", "super", "varargs", "kwargs"))
-_OUTCOMES = {"succeeded": TaskOutcome.SUCCEEDED, "failed": TaskOutcome.FAILED,
-             "timed_out": TaskOutcome.TIMED_OUT}
 
 
 class NotCompilable(Exception):
@@ -133,8 +131,8 @@ class Compiler:
         name = node.node.name
         if name == "result" and not node.args:
             return (op.OP_RESULT,)
-        if name in _OUTCOMES and not node.args:
-            return (op.OP_OUTCOME, _OUTCOMES[name])
+        if name in OUTCOMES and not node.args:
+            return (op.OP_OUTCOME, OUTCOMES[name])
         function = HELPERS.get(name)
         if function is None or self.sandbox.globals.get(name) is not function:
             raise NotCompilable(f"call of {name!r}")

@@ -1,55 +1,31 @@
-# cython: language_level=3, binding=False
-"""Cython core of fastctx: the context type, its shared stores, clone and look-ups.
+# cython: language_level=3, binding=False, boundscheck=False, wraparound=False
+"""Cython core of fastctx: the context type, its shared stores, clone, look-ups and what runs
+per render (the fast path and the evaluator of compiled expressions).
 
-Behaviour, errors and pickle format are those of the pure-Python twin ``_core_py``, which
-also supplies the cold paths (error messages, JSON checks, printing of containers).
+Behaviour, errors and pickle format are those of the pure-Python twin ``_core_py``; both
+import what they share from the modules below them (docs/architecture.md). The hottest data
+rules have compiled copies here (``_to_text`` of scalars, ``_step``, ``_truthy`` of booleans)
+that defer to ``fastctx._data`` for everything else.
 """
-
-from fastctx._core_py import (
-    CMP_IN,
-    CMP_NOTIN,
-    MISSING,
-    OP_AND,
-    OP_BINOP,
-    OP_CALL,
-    OP_CMP,
-    OP_COND,
-    OP_CONCAT,
-    OP_CONST,
-    OP_DICT,
-    OP_LIST,
-    OP_NEG,
-    OP_NOT,
-    OP_OR,
-    OP_OUTCOME,
-    OP_PATH,
-    OP_POS,
-    OP_RESULT,
-    OP_SOFT,
-    OP_TUPLE,
-    _check_index,
-    _check_name,
-    _check_outcome,
-    _root_message,
-    _store,
-    check_json,
-    describe_path,
-    initial_system,
-    missing_message,
-    to_text as _py_to_text,
-    type_name,
-)
-from fastctx.errors import LimitExceeded, TypeConversion, VariableNotFound
-from fastctx import limits
 
 import copy
 
 from cpython.object cimport PyObject, PyObject_RichCompare, PyTypeObject
 from cpython.sequence cimport PySequence_Contains
 
-__all__ = ["MISSING", "WorkflowContext", "Stores", "describe_path", "step", "to_text", "walk",
-           "type_name", "check_json", "missing_message", "install", "truthy", "evaluate_node",
-           "render_parts"]
+from fastctx import _context_api, _opcodes, limits
+from fastctx._data import (MISSING, check_index, check_json, check_name, check_outcome,
+                           describe_path, initial_system, missing_message, new_store,
+                           output_too_long, root_message, to_text as _py_to_text, too_deep,
+                           truthy as _py_truthy)
+from fastctx._pickle import restore_context, restore_stores
+from fastctx._reporting import error_for
+from fastctx._sandbox import Missing, binop, concat, soft_missing
+from fastctx._templating import (EXPRESSIONS, JSON_STRINGS, TEMPLATES, classify_json_string,
+                                 compile_expression, compile_template, native)
+from fastctx.errors import TypeConversion, VariableNotFound
+
+__all__ = ["Stores", "WorkflowContext"]
 
 cdef object _MISSING = MISSING
 cdef tuple _EMPTY = ()
@@ -68,8 +44,8 @@ cdef dict _ROOTS = {
 }
 
 
-cpdef str to_text(object value):
-    """Stringify a value the way a template prints it."""
+cdef inline str _to_text(object value):
+    # fastctx._data.to_text, with the scalars printed here
     cdef type kind = type(value)
     if kind is str:
         return <str>value
@@ -86,8 +62,8 @@ cpdef str to_text(object value):
     return _py_to_text(value)
 
 
-cpdef object step(object value, object key):
-    """One look-up step on data: a key of an object, an index of an array or string."""
+cdef inline object _step(object value, object key):
+    # fastctx._data.step
     cdef type kind = type(value)
     cdef Py_ssize_t n, i
     if kind is dict:
@@ -104,28 +80,6 @@ cpdef object step(object value, object key):
                 return value[i]
         return _MISSING
     return _MISSING
-
-
-cpdef object walk(object value, tuple keys, str root):
-    """Follow ``keys`` from ``value``; raise :class:`VariableNotFound` naming the path."""
-    cdef Py_ssize_t at
-    cdef object found
-    for at in range(len(keys)):
-        found = step(value, keys[at])
-        if found is _MISSING:
-            raise VariableNotFound(missing_message(root, keys, at, value),
-                                   describe_path(root, keys))
-        value = found
-    return value
-
-
-cpdef object walk_or_missing(object value, tuple keys):
-    """Like :func:`walk`, but return ``MISSING`` instead of raising."""
-    for key in keys:
-        value = step(value, key)
-        if value is _MISSING:
-            return _MISSING
-    return value
 
 
 cdef class Stores:
@@ -148,8 +102,6 @@ cdef class Stores:
         self.system = system
 
     def __reduce__(self):
-        from fastctx._pickle import restore_stores
-
         return (restore_stores, (self.parameters, self.variables, self.tasks,
                                  self.config, self.keystore, self.system))
 
@@ -174,9 +126,9 @@ cdef class WorkflowContext:
     def __init__(self, parameters=None, variables=None, *, pack_config=None, keystore=None,
                  system=None):
         self._stores = Stores(
-            _store(parameters, "parameters"), _store(variables, "variables"), {},
-            _store(pack_config, "pack_config"), _store(keystore, "keystore"),
-            initial_system(_store(system, "system")),
+            new_store(parameters, "parameters"), new_store(variables, "variables"), {},
+            new_store(pack_config, "pack_config"), new_store(keystore, "keystore"),
+            initial_system(new_store(system, "system")),
         )
 
     # -- clones ------------------------------------------------------------------------
@@ -189,11 +141,11 @@ cdef class WorkflowContext:
     def with_item(self, item, index):
         cdef WorkflowContext new = _new(self)
         new._item = item
-        new._index = index if type(index) is int else _check_index(index)
+        new._index = index if type(index) is int else check_index(index)
         return new
 
     def set_current_item(self, item, index):
-        self._index = _check_index(index)
+        self._index = check_index(index)
         self._item = item
 
     def clear_current_item(self):
@@ -210,32 +162,29 @@ cdef class WorkflowContext:
 
     # -- stores ------------------------------------------------------------------------
     def set_var(self, name, value):
-        self._stores.variables[_check_name(name)] = check_json(value, f"variable {name!r}")
+        self._stores.variables[check_name(name)] = check_json(value, f"variable {name!r}")
 
     def get_var(self, name, default=None):
-        if type(name) is not str:
-            _check_name(name)
-        return self._stores.variables.get(name, default)
+        return self._stores.variables.get(name if type(name) is str else check_name(name),
+                                          default)
 
     def set_task_result(self, name, result):
-        self._stores.tasks[_check_name(name)] = check_json(result, f"result of task {name!r}")
+        self._stores.tasks[check_name(name)] = check_json(result, f"result of task {name!r}")
 
     def get_task_result(self, name, default=None):
-        if type(name) is not str:
-            _check_name(name)
-        return self._stores.tasks.get(name, default)
+        return self._stores.tasks.get(name if type(name) is str else check_name(name), default)
 
     def set_pack_config(self, config):
-        self._stores.config = _store(config, "pack_config")
+        self._stores.config = new_store(config, "pack_config")
 
     def set_keystore(self, secrets):
-        self._stores.keystore = _store(secrets, "keystore")
+        self._stores.keystore = new_store(secrets, "keystore")
 
     def set_system(self, name, value):
-        self._stores.system[_check_name(name)] = check_json(value, f"system {name!r}")
+        self._stores.system[check_name(name)] = check_json(value, f"system {name!r}")
 
     def set_last_task_outcome(self, result, outcome):
-        self._last = (check_json(result, "last task result"), _check_outcome(outcome))
+        self._last = (check_json(result, "last task result"), check_outcome(outcome))
 
     @property
     def parameters(self):
@@ -287,24 +236,28 @@ cdef class WorkflowContext:
         cdef object value = _resolve(self, path[0])
         if value is _MISSING:
             return _MISSING
-        return walk_or_missing(value, path[1:])
+        for key in path[1:]:
+            value = _step(value, key)
+            if value is _MISSING:
+                break
+        return value
 
     # -- rendering: the fast path and compiled expressions -------------------------------
-    # Parsing, compiling, the Jinja2 path and error reporting live in fastctx._templating
-    # (installed by install()); here is only what runs per render.
+    # Parsing, compiling, the Jinja2 path and error reporting live in fastctx._templating and
+    # below it; here is only what runs per render.
     def render_template(self, template):
         """Render a template (Jinja2 syntax) to a string."""
         if type(template) is not str:
             raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
-        program = _TEMPLATES.get(template)
+        program = TEMPLATES.get(template)
         if program is None:
-            program = _LAYER.compile_template(template, self)
+            program = compile_template(template, self)
         if type(program) is not tuple:
             return program.render(self)
         try:
             return _render_parts(self, <tuple>program)
         except Exception as exc:
-            error = _LAYER.error_for(exc, template, self)
+            error = error_for(exc, template, self)
         raise error  # outside the except: the original may quote a secret
 
     def evaluate(self, expression):
@@ -315,49 +268,48 @@ cdef class WorkflowContext:
         return _evaluate(self, <str>expression, <str>expression)
 
     def evaluate_condition(self, condition):
-        """A bare expression or a template, judged by the contract's truthiness."""
+        """A bare expression or a template, judged as a condition: a string by its words
+        (false, no, 0, off and "" are false, any other string true), any other value as
+        Python judges it."""
         if condition is True or condition is False:
             return condition
         if type(condition) is not str:
             raise TypeConversion(f"a condition must be a string, not {type(condition).__name__}")
         if "{{" in <str>condition or "{%" in <str>condition:
-            return truthy(_render_string(self, <str>condition))
-        return truthy(_evaluate(self, <str>condition, <str>condition))
+            return _truthy(_render_string(self, <str>condition))
+        return _truthy(_evaluate(self, <str>condition, <str>condition))
 
     def render_json(self, value):
         """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
         return _render_value(self, value, 0)
 
-    # -- publishing, export and import (fastctx._context) --------------------------------
+    # -- publishing, export and import (fastctx._context_api) --------------------------------
     def publish_from_result(self, result, publish_vars=(), publish_map=None):
         """Publish a task's result into workflow variables (see the twin's docstring)."""
-        _API.publish_from_result(self, result, publish_vars, publish_map)
+        _context_api.publish_from_result(self, result, publish_vars, publish_map)
 
     def export(self, *, include_secrets=False):
         """A JSON-safe copy of the stores; the keystore only with ``include_secrets``."""
-        return _API.export(self, include_secrets)
+        return _context_api.export(self, include_secrets)
 
     def export_variables(self):
         """A JSON-safe copy of the workflow variables."""
-        return _API.export_variables(self)
+        return _context_api.export_variables(self)
 
     @classmethod
     def from_export(cls, data):
         """A new context from what :meth:`export` produced."""
-        return _API.from_export(cls, data)
+        return _context_api.from_export(cls, data)
 
-    @classmethod
-    def import_(cls, data):
-        """Alias of :meth:`from_export`."""
-        return _API.from_export(cls, data)
+    import_ = from_export
 
     @classmethod
     def rebuild(cls, parameters, stored_variables, task_results):
         """A context rebuilt from what an executor persisted (after a restart, say)."""
-        return _API.rebuild(cls, parameters, stored_variables, task_results)
+        return _context_api.rebuild(cls, parameters, stored_variables, task_results)
 
     def __repr__(self):
-        return _API.describe(self)
+        return _context_api.describe(self)
 
     # -- copy and pickle ---------------------------------------------------------------
     def __copy__(self):
@@ -376,8 +328,6 @@ cdef class WorkflowContext:
         return new
 
     def __reduce__(self):
-        from fastctx._pickle import restore_context
-
         return (restore_context, (self._stores, self._item, self._index, self._last))
 
     @classmethod
@@ -430,9 +380,9 @@ cdef object _lookup(WorkflowContext self, tuple path):
     cdef Py_ssize_t n = len(path), at
     cdef object found
     if value is _MISSING:
-        raise VariableNotFound(_root_message(self, path), describe_path(path[0], path[1:]))
+        raise VariableNotFound(root_message(path), describe_path(path[0], path[1:]))
     for at in range(1, n):
-        found = step(value, path[at])
+        found = _step(value, path[at])
         if found is _MISSING:
             keys = path[1:]
             raise VariableNotFound(missing_message(path[0], keys, at - 1, value),
@@ -442,62 +392,25 @@ cdef object _lookup(WorkflowContext self, tuple path):
 
 
 # -- what runs per render -------------------------------------------------------------------
-cdef object _LAYER = None  # fastctx._templating
-cdef object _API = None  # fastctx._context
-cdef dict _TEMPLATES = {}
-cdef dict _EXPRESSIONS = {}
-cdef dict _JSON_STRINGS = {}
-cdef object _NATIVE = None
-cdef object _MISSING_TYPE = None
-cdef object _BINOP = None
-cdef object _CONCAT = None
-cdef object _SOFT_MISSING = None
-
-# Opcodes as C constants (their values come from the twin, which defines them).
-cdef long C_CONST = OP_CONST, C_PATH = OP_PATH, C_SOFT = OP_SOFT, C_NOT = OP_NOT
-cdef long C_AND = OP_AND, C_OR = OP_OR, C_CMP = OP_CMP, C_BINOP = OP_BINOP, C_NEG = OP_NEG
-cdef long C_POS = OP_POS, C_CONCAT = OP_CONCAT, C_LIST = OP_LIST, C_TUPLE = OP_TUPLE
-cdef long C_DICT = OP_DICT, C_COND = OP_COND, C_CALL = OP_CALL, C_RESULT = OP_RESULT
-cdef long C_OUTCOME = OP_OUTCOME, C_IN = CMP_IN, C_NOTIN = CMP_NOTIN
+# Opcodes as C constants (``fastctx._opcodes`` defines them).
+cdef long C_CONST = _opcodes.OP_CONST, C_PATH = _opcodes.OP_PATH, C_SOFT = _opcodes.OP_SOFT
+cdef long C_NOT = _opcodes.OP_NOT, C_AND = _opcodes.OP_AND, C_OR = _opcodes.OP_OR
+cdef long C_CMP = _opcodes.OP_CMP, C_BINOP = _opcodes.OP_BINOP, C_NEG = _opcodes.OP_NEG
+cdef long C_POS = _opcodes.OP_POS, C_CONCAT = _opcodes.OP_CONCAT, C_LIST = _opcodes.OP_LIST
+cdef long C_TUPLE = _opcodes.OP_TUPLE, C_DICT = _opcodes.OP_DICT, C_COND = _opcodes.OP_COND
+cdef long C_CALL = _opcodes.OP_CALL, C_RESULT = _opcodes.OP_RESULT
+cdef long C_OUTCOME = _opcodes.OP_OUTCOME, C_IN = _opcodes.CMP_IN, C_NOTIN = _opcodes.CMP_NOTIN
 
 
-def install(layer, api):
-    """Connect the core to the Python layer: templating (caches, compilers, the Jinja2
-    path, error reporting) and the API written in Python (publish, export, import)."""
-    global _API, _LAYER, _TEMPLATES, _EXPRESSIONS, _JSON_STRINGS, _NATIVE, _BINOP, _CONCAT
-    global _SOFT_MISSING, _MISSING_TYPE
-    _LAYER = layer
-    _API = api
-    _TEMPLATES = layer.TEMPLATES
-    _EXPRESSIONS = layer.EXPRESSIONS
-    _JSON_STRINGS = layer.JSON_STRINGS
-    _NATIVE = layer.native
-    _MISSING_TYPE = layer.Missing
-    _BINOP = layer.binop
-    _CONCAT = layer.concat
-    _SOFT_MISSING = layer.soft_missing
-    if _read_limits not in limits._LISTENERS:
-        limits.on_change(_read_limits)
-
-
-cpdef bint truthy(object value) except -1:
-    """The contract's truthiness: strings by their words, everything else as Python."""
+cdef inline bint _truthy(object value) except -1:
+    # fastctx._data.truthy, with booleans (a condition's usual value) decided here
+    if value is True:
+        return True
+    if value is False:
+        return False
     if type(value) is str:
-        word = (<str>value).strip().lower()
-        if word in ("true", "yes", "1", "on"):
-            return True
-        return word not in ("false", "no", "0", "off", "")
+        return _py_truthy(value)
     return bool(value)
-
-
-def render_parts(WorkflowContext ctx, tuple parts):
-    """A fast-path template: literal strings, path look-ups and compiled expressions."""
-    return _render_parts(ctx, parts)
-
-
-def evaluate_node(WorkflowContext ctx, tuple node):
-    """Evaluate a compiled expression with the operators' Python (and Jinja2) semantics."""
-    return _eval(ctx, node)
 
 
 cdef str _render_parts(WorkflowContext ctx, tuple parts):
@@ -507,14 +420,14 @@ cdef str _render_parts(WorkflowContext ctx, tuple parts):
     if n == 1:
         text = _part_text(ctx, parts[0])
         if len(text) > _MAX_OUTPUT:
-            _output_too_long()
+            output_too_long()
         return text
     out = []
     for part in parts:
         text = _part_text(ctx, part)
         size += len(text)
         if size > _MAX_OUTPUT:  # before joining: a thousand large parts are a gigabyte
-            _output_too_long()
+            output_too_long()
         out.append(text)
     return "".join(out)
 
@@ -527,37 +440,35 @@ def _read_limits():
     _MAX_OUTPUT = limits.LIMITS.max_output
 
 
-cdef int _output_too_long() except -1:
-    raise LimitExceeded(f"output is longer than max_output={limits.LIMITS.max_output}",
-                        "max_output")
+limits.on_change(_read_limits)
 
 
 cdef inline str _part_text(WorkflowContext ctx, object part):
     if type(part) is str:
         return <str>part
     if type((<tuple>part)[0]) is str:
-        return to_text(_lookup(ctx, <tuple>part))
-    return to_text(_eval(ctx, <tuple>part))
+        return _to_text(_lookup(ctx, <tuple>part))
+    return _to_text(_eval(ctx, <tuple>part))
 
 
 cdef object _evaluate(WorkflowContext ctx, str expression, str name):
     # Errors name ``name``: the template the expression was written in.
-    program = _EXPRESSIONS.get(expression)
+    program = EXPRESSIONS.get(expression)
     if program is None:
-        program = _LAYER.compile_expression(expression, ctx)
+        program = compile_expression(expression, ctx)
     if type(program) is not tuple:
         return program.evaluate(ctx, name)
     cdef type kind
     try:
-        made = _MISSING_TYPE.made
+        made = Missing.made
         value = _eval(ctx, <tuple>program)
         kind = type(value)
         if (kind is bool or kind is str or kind is int or kind is float or value is None
-                or kind is list or kind is dict) and _MISSING_TYPE.made == made:
+                or kind is list or kind is dict) and Missing.made == made:
             return value
-        return _NATIVE(value, _MISSING_TYPE.made != made)
+        return native(value, Missing.made != made)
     except Exception as exc:
-        error = _LAYER.error_for(exc, name, ctx)
+        error = error_for(exc, name, ctx)
     raise error  # outside the except: the original may quote a secret
 
 
@@ -596,12 +507,12 @@ cdef object _eval(WorkflowContext ctx, tuple node):
     if op == C_CALL:
         return node[1](*[_eval(ctx, <tuple>arg) for arg in <tuple>node[2]])
     if op == C_BINOP:
-        return _BINOP(node[1], _eval(ctx, <tuple>node[2]), _eval(ctx, <tuple>node[3]))
+        return binop(node[1], _eval(ctx, <tuple>node[2]), _eval(ctx, <tuple>node[3]))
     if op == C_SOFT:
         result = ctx.lookup_or_missing(<tuple>node[1])
-        return _SOFT_MISSING(node[1]) if result is _MISSING else result
+        return soft_missing(node[1]) if result is _MISSING else result
     if op == C_CONCAT:
-        return _CONCAT([_eval(ctx, <tuple>arg) for arg in <tuple>node[1]])
+        return concat([_eval(ctx, <tuple>arg) for arg in <tuple>node[1]])
     if op == C_COND:
         return _eval(ctx, <tuple>(node[2] if _eval(ctx, <tuple>node[1]) else node[3]))
     if op == C_NEG:
@@ -631,9 +542,7 @@ cdef object _render_value(WorkflowContext ctx, object value, int depth):
         return value
     if kind is dict or kind is list:
         if depth >= limits.LIMITS.max_depth:
-            raise LimitExceeded(
-                f"render_json: input nested deeper than max_depth={limits.LIMITS.max_depth}",
-                "max_depth")
+            too_deep("render_json input")
         if kind is dict:
             return {key: _render_value(ctx, member, depth + 1)
                     for key, member in (<dict>value).items()}
@@ -642,9 +551,9 @@ cdef object _render_value(WorkflowContext ctx, object value, int depth):
 
 
 cdef object _render_string(WorkflowContext ctx, str text):
-    expression = _JSON_STRINGS.get(text)
+    expression = JSON_STRINGS.get(text)
     if expression is None:
-        expression = _LAYER.classify_json_string(text)
+        expression = classify_json_string(text)
     if expression:
         return _evaluate(ctx, <str>expression, text)
     return ctx.render_template(text)

@@ -12,13 +12,14 @@ Lists are compared JSON-wise by ``contains``, ``unique``, ``index_of`` and ``cou
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable
 from typing import Any
 
 from . import limits
+from ._cache import remember
+from ._data import to_text, type_name, word_truth
 from .errors import InvalidExpression, LimitExceeded, TypeConversion
 
 __all__ = ["HELPERS", "check_join", "check_replace"] + [  # and every fn_* function
@@ -33,8 +34,6 @@ __all__ = ["HELPERS", "check_join", "check_replace"] + [  # and every fn_* funct
 
 _REGEX_CACHE_SIZE = 256
 _regex_cache: dict[str, re.Pattern[str]] = {}
-_TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
-_FALSE_WORDS = frozenset({"false", "no", "0", "off", ""})
 _EXACT = 2**52  # floats at least this large have no fractional part
 _MISSING: Any = object()  # range()'s absent stop (None is a wrong-type argument there)
 
@@ -63,37 +62,6 @@ def check_replace(text: str, old: str, new: str) -> None:
 # -- shared helpers -------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    """The template stringification rule."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
-    if value is None:
-        return ""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return str(value)
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
 def _is_num(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -103,7 +71,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _bad(fn: str, expected: str, value: Any) -> TypeConversion:
-    return TypeConversion(f"{fn}() expects {expected}, got {_type_name(value)}")
+    return TypeConversion(f"{fn}() expects {expected}, got {type_name(value)}")
 
 
 def _need_str(fn: str, *values: Any) -> None:
@@ -142,7 +110,7 @@ def _eq(a: Any, b: Any) -> bool:
 
 
 def _incomparable(fn: str, values: list[Any]) -> TypeConversion:
-    names = " and ".join(sorted({_type_name(v) for v in values}))
+    names = " and ".join(sorted({type_name(v) for v in values}))
     return TypeConversion(f"{fn}() got values that cannot be compared ({names})")
 
 
@@ -176,7 +144,7 @@ def _to_number(fn: str, value: Any) -> int | float:
 
 
 def fn_string(value: Any) -> str:
-    return _text(value)
+    return to_text(value)
 
 
 def fn_number(value: Any) -> int | float:
@@ -204,11 +172,9 @@ def fn_float(value: Any) -> float:
 def fn_bool(value: Any) -> bool:
     if not isinstance(value, str):
         return bool(value)
-    word = value.strip().lower()
-    if word in _TRUE_WORDS:
-        return True
-    if word in _FALSE_WORDS:
-        return False
+    truth = word_truth(value)
+    if truth is not None:
+        return truth
     raise TypeConversion("bool() cannot convert this string to a boolean")
 
 
@@ -216,7 +182,7 @@ def fn_bool(value: Any) -> bool:
 
 
 def fn_type_of(value: Any) -> str:
-    return _type_name(value)
+    return type_name(value)
 
 
 def fn_length(value: Any) -> int:
@@ -334,7 +300,7 @@ def fn_max(*args: Any) -> Any:
 def fn_sum(values: Any) -> int | float:
     for item in _need_list("sum", values):
         if not _is_num(item):
-            kind = _type_name(item)
+            kind = type_name(item)
             raise TypeConversion(f"sum() expects an array of numbers, got one containing {kind}")
     return sum(values)
 
@@ -369,7 +335,7 @@ def fn_split(text: Any, sep: Any = None) -> list[str]:
 def fn_join(items: Any, sep: Any = "") -> str:
     _need_str("join", sep)
     check_join(_need_list("join", items), sep)
-    return sep.join(_text(item) for item in items)
+    return sep.join(to_text(item) for item in items)
 
 
 def fn_replace(text: Any, old: Any, new: Any) -> str:
@@ -397,13 +363,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
     except re.error as exc:
         reason = exc.msg  # re.error's own text, without the pattern
     else:
-        if len(_regex_cache) >= _REGEX_CACHE_SIZE:
-            try:  # the oldest entry; another thread may be evicting it too
-                del _regex_cache[next(iter(_regex_cache))]
-            except (KeyError, RuntimeError, StopIteration):
-                pass
-        _regex_cache[pattern] = compiled
-        return compiled
+        return remember(_regex_cache, pattern, compiled, _REGEX_CACHE_SIZE)
     raise InvalidExpression(f"match() got an invalid regular expression pattern: {reason}")
 
 

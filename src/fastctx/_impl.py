@@ -1,7 +1,8 @@
 """Picks the core: the Cython extension, or its pure-Python twin.
 
 The twin is chosen when ``FASTCTX_NO_EXTENSIONS`` is set to a non-empty value, on
-interpreters other than CPython, and when the extension cannot be imported.
+interpreters other than CPython, and when the extension cannot be imported. Type checkers
+read the twin (``_core_py``): it is the source of types for both.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import _core_py
 
-__all__ = ["IMPLEMENTATION", "core", "load"]
+__all__ = ["IMPLEMENTATION", "WorkflowContext", "context_class", "core", "load"]
 
 
 def load(implementation: str) -> ModuleType:
@@ -27,6 +28,11 @@ def load(implementation: str) -> ModuleType:
     raise ValueError(f"unknown implementation {implementation!r}")
 
 
+def context_class(implementation: str) -> type[_core_py.WorkflowContext]:
+    """``WorkflowContext`` of one implementation, ``"cython"`` or ``"python"``."""
+    return load(implementation).WorkflowContext  # type: ignore[no-any-return]
+
+
 def _select() -> ModuleType:
     if os.environ.get("FASTCTX_NO_EXTENSIONS") or platform.python_implementation() != "CPython":
         return _core_py
@@ -38,7 +44,9 @@ def _select() -> ModuleType:
 
 if TYPE_CHECKING:
     core = _core_py
+    from ._core_py import WorkflowContext
 else:
     core = _select()
+    WorkflowContext = core.WorkflowContext
 
 IMPLEMENTATION = "python" if core is _core_py else "cython"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["TaskOutcome"]
+__all__ = ["OUTCOMES", "TaskOutcome"]
 
 
 class TaskOutcome(enum.Enum):
@@ -13,3 +13,8 @@ class TaskOutcome(enum.Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
+
+
+#: Each outcome by its name, which is also the name of the function that tests for it in a
+#: template (``succeeded()``) and its spelling in a context file (``"last_outcome"``).
+OUTCOMES: dict[str, TaskOutcome] = {outcome.value: outcome for outcome in TaskOutcome}

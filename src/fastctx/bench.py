@@ -1,6 +1,7 @@
-"""``fastctx bench``: the origin's tables, measured on this machine.
+"""``fastctx bench``: clone and with-items figures measured on this machine, side by side
+with what a workflow engine would otherwise do.
 
-Two tables, each side by side with the baselines a workflow engine would otherwise use:
+Two tables, each beside the baselines:
 
 - clone time by context size: 0, 10, 50, 100 and 500 task results of about 10 KB each (0 to
   5 MB), for ``clone()`` on each core, ``copy.deepcopy`` of the same context as plain dicts,
@@ -9,15 +10,14 @@ Two tables, each side by side with the baselines a workflow engine would otherwi
 - the with-items loop by item count (10, 100, 1000 items, 100 task results): "before", a
   deep copy of the dict context per item, against "after", ``ctx.with_item(item, index)``.
 
-Every figure is the median of several batches; the contenders of one row are measured in
-interleaved batches, so machine noise hits them alike. Progress goes to stderr, the tables to
-stdout; ``--json OUT`` writes every measurement and ``--plot OUT.png`` draws them (matplotlib,
+Every figure is the median of several batches, the contenders of one row measured in
+interleaved batches (``fastctx._timing``). Progress goes to stderr, the tables to stdout;
+``--json OUT`` writes every measurement and ``--plot OUT.png`` draws them (matplotlib,
 ``pip install fastctx[plot]``).
 
-This module also holds the workload that ``benchmarks/`` and its gate measure (the task
-results, the items, the task input, the dict + Jinja2 baselines), so that all three agree on
-what "a 10 KB task result" and "a whole iteration" are. Only the standard library and Jinja2
-are used: no pytest-benchmark at run time.
+The workload (``fastctx._workload``: task results, items, the task input, the dict + Jinja2
+baselines) and the timing are the ones the benchmark suite and its gate use; this module
+re-exports them, so ``fastctx.bench`` is the one place those import from.
 """
 
 from __future__ import annotations
@@ -25,26 +25,40 @@ from __future__ import annotations
 import argparse
 import contextvars
 import copy
-import gc
 import importlib
 import json
 import platform
-import statistics
 import sys
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
-from itertools import islice, repeat
+from dataclasses import asdict
+from itertools import islice
 from types import ModuleType
 from typing import IO, Any
 
-from jinja2 import Template
-from jinja2.environment import TemplateExpression
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
 from . import __version__
-from ._context import WorkflowContext, context_class
+from ._impl import WorkflowContext, context_class
+from ._timing import FULL, QUICK, Call, Settings, format_ns, measure, time_batch
+from ._workload import (
+    JINJA_ONLY,
+    LOOKUP,
+    MIXED,
+    PARAMETERS,
+    TASK_INPUT,
+    VARIABLES,
+    WHEN,
+    JinjaBaseline,
+    build_context,
+    contextvars_loop,
+    dict_loop,
+    fastctx_iteration,
+    json_size,
+    make_items,
+    make_task_results,
+    plain_context,
+    results_size,
+    with_items_loop,
+)
 
 __all__ = [
     "CLONE_SIZES",
@@ -65,6 +79,8 @@ __all__ = [
     "available_classes",
     "build_context",
     "collect",
+    "contextvars_loop",
+    "dict_loop",
     "fastctx_iteration",
     "format_ns",
     "format_table",
@@ -78,30 +94,8 @@ __all__ = [
     "results_size",
     "run",
     "time_batch",
+    "with_items_loop",
 ]
-
-
-# -- what to measure, and for how long --------------------------------------------------------
-@dataclass(frozen=True)
-class Settings:
-    """How long to measure each figure."""
-
-    #: A batch lasts about this long: cheap calls are repeated to fill it. Keep it short (a
-    #: few ms at most): on a busy machine a batch the scheduler preempts reads much slower.
-    batch_ns: int
-    #: Batches per figure; the median is reported.
-    batches: int
-    #: A slow case gets fewer batches (at least one) so that it stays within this.
-    case_budget_ns: int
-    #: The "before" loop deep-copies at most this many items and is scaled to the item count.
-    deepcopy_items: int
-
-
-#: ``--quick``: about ten seconds.
-QUICK = Settings(batch_ns=1_000_000, batches=15, case_budget_ns=300_000_000, deepcopy_items=5)
-#: The default: within a minute.
-FULL = Settings(batch_ns=2_000_000, batches=51, case_budget_ns=2_000_000_000,
-                deepcopy_items=100)
 
 #: Context sizes of the clone table, in task results of about 10 KB.
 CLONE_SIZES: tuple[int, ...] = (0, 10, 50, 100, 500)
@@ -109,85 +103,6 @@ CLONE_SIZES: tuple[int, ...] = (0, 10, 50, 100, 500)
 LOOP_ITEMS: tuple[int, ...] = (10, 100, 1000)
 #: Task results in the context of the with-items table (about 1 MB).
 LOOP_TASK_RESULTS = 100
-
-# -- the workload -----------------------------------------------------------------------------
-PARAMETERS: dict[str, Any] = {"count": 3, "timeout": 30, "url": "https://api.example.com/v1"}
-VARIABLES: dict[str, Any] = {"region": "eu-west-1", "retries": 3, "owner": "ops"}
-
-#: A plain look-up: the fast path's case.
-LOOKUP = "{{ item.host }}"
-#: Literal text and two look-ups.
-MIXED = "ping -c {{ parameters.count }} {{ item.host }}"
-#: A filter and a loop: Jinja2's case.
-JINJA_ONLY = "{% for tag in item.tags %}{{ tag | upper }}{% if not loop.last %},{% endif %}" \
-             "{% endfor %}"
-#: The ``when`` of the task.
-WHEN = "item.enabled and parameters.count > 0"
-#: A 4-field task input with 3 templates.
-TASK_INPUT: dict[str, Any] = {
-    "cmd": MIXED, "host": LOOKUP, "port": "{{ item.port }}", "retries": 3,
-}
-
-_STDOUT_LINES = 80
-_DATA_ROWS = 24
-
-
-def _task_result(n: int) -> dict[str, Any]:
-    """A realistic task result of about 10 KB of JSON: some text and some structure."""
-    line = (f"PING web{n:03d}.example.com (10.0.{n % 256}.{n // 256}): 56 data bytes, "
-            f"64 bytes icmp_seq=1 ttl=64 time=0.041 ms\n")
-    rows = [
-        {"id": j, "host": f"web{j:03d}.dc{n % 7}.example.com", "port": 8000 + j,
-         "status": "degraded" if j % 5 == 0 else "ok", "latency_ms": round(0.5 + j * 0.37, 2),
-         "tags": ["web", f"rack-{j % 4}"]}
-        for j in range(_DATA_ROWS)
-    ]
-    return {"return_code": 0, "succeeded": True, "stdout": line * _STDOUT_LINES, "stderr": "",
-            "data": rows}
-
-
-def make_task_results(count: int) -> dict[str, dict[str, Any]]:
-    """``count`` distinct task results of about 10 KB each, named ``task_0``, ``task_1``..."""
-    return {f"task_{n}": _task_result(n) for n in range(count)}
-
-
-def make_items(count: int) -> list[dict[str, Any]]:
-    """With-items items: a host, a port, a flag the ``when`` reads, tags for loops."""
-    return [
-        {"host": f"web{i:03d}.example.com", "port": 8000 + i, "enabled": True,
-         "tags": ["web", f"rack-{i % 4}"]}
-        for i in range(count)
-    ]
-
-
-def json_size(value: Any) -> int:
-    """Bytes of the compact JSON of ``value``."""
-    return len(json.dumps(value, separators=(",", ":")).encode())
-
-
-def results_size(task_results: Mapping[str, Any]) -> int:
-    """Bytes of JSON held by the task results: the context size of the tables."""
-    return sum(json_size(result) for result in task_results.values())
-
-
-def build_context(
-    cls: type[WorkflowContext], task_results: Mapping[str, Any]
-) -> WorkflowContext:
-    """A context of class ``cls`` holding the workload's parameters, variables and results."""
-    ctx = cls(dict(PARAMETERS), dict(VARIABLES))
-    for name, result in task_results.items():
-        ctx.set_task_result(name, result)
-    return ctx
-
-
-def plain_context(task_results: Mapping[str, Any]) -> dict[str, Any]:
-    """The same context as plain dicts, with the names templates use (aliases share)."""
-    variables = dict(VARIABLES)
-    tasks = dict(task_results)
-    return {
-        "parameters": dict(PARAMETERS), "workflow": variables, "vars": variables,
-        "variables": variables, "task": tasks, "tasks": tasks, "item": None, "index": None,
-    }
 
 
 def available_classes() -> dict[str, type[WorkflowContext]]:
@@ -199,162 +114,6 @@ def available_classes() -> dict[str, type[WorkflowContext]]:
         except ImportError:
             continue
     return classes
-
-
-def fastctx_iteration(ctx: WorkflowContext, item: Any, index: int) -> Any:
-    """One with-items iteration: ``with_item``, the ``when``, ``render_json`` of the input."""
-    view = ctx.with_item(item, index)
-    if view.evaluate_condition(WHEN):
-        return view.render_json(TASK_INPUT)
-    return None
-
-
-class JinjaBaseline:
-    """What an engine does without fastctx: a dict context and cached sandboxed Jinja2."""
-
-    def __init__(self) -> None:
-        self.env = ImmutableSandboxedEnvironment()
-        self._templates: dict[str, Template] = {}
-        self._expressions: dict[str, TemplateExpression] = {}
-
-    def template(self, source: str) -> Template:
-        """``env.from_string(source)``, cached."""
-        template = self._templates.get(source)
-        if template is None:
-            template = self._templates[source] = self.env.from_string(source)
-        return template
-
-    def expression(self, source: str) -> TemplateExpression:
-        """``env.compile_expression(source)``, cached."""
-        expression = self._expressions.get(source)
-        if expression is None:
-            expression = self._expressions[source] = self.env.compile_expression(source)
-        return expression
-
-    def render(self, source: str, context: Mapping[str, Any]) -> str:
-        return self.template(source).render(context)
-
-    def condition(self, source: str, context: Mapping[str, Any]) -> bool:
-        return bool(self.expression(source)(context))
-
-    def render_json(self, value: Any, context: Mapping[str, Any]) -> Any:
-        """Every string with a ``{`` rendered by its cached template; containers walked."""
-        if type(value) is str:
-            return self.template(value).render(context) if "{" in value else value
-        if type(value) is dict:
-            return {key: self.render_json(member, context) for key, member in value.items()}
-        if type(value) is list:
-            return [self.render_json(member, context) for member in value]
-        return value
-
-    def iteration(
-        self,
-        base: dict[str, Any],
-        item: Any,
-        index: int,
-        copier: Callable[[dict[str, Any]], dict[str, Any]] = dict,
-    ) -> Any:
-        """One iteration on a copy of ``base`` (shallow by default; ``copy.deepcopy`` too)."""
-        context = copier(base)
-        context["item"] = item
-        context["index"] = index
-        if self.condition(WHEN, context):
-            return self.render_json(TASK_INPUT, context)
-        return None
-
-
-# -- timing -----------------------------------------------------------------------------------
-#: A function and its arguments: what one repetition of a batch calls.
-Call = tuple[Callable[..., object], tuple[Any, ...]]
-
-
-def time_batch(call: Call, reps: int) -> int:
-    """Nanoseconds taken by ``reps`` calls, the garbage collector off (as ``timeit`` does)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _time_loop(call, reps)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _time_loop(call: Call, reps: int) -> int:
-    # One loop per arity, so that the loop calls the function directly.
-    fn, args = call
-    loop = repeat(None, reps)
-    if not args:
-        start = time.perf_counter_ns()
-        for _ in loop:
-            fn()
-        return time.perf_counter_ns() - start
-    if len(args) == 1:
-        arg = args[0]
-        start = time.perf_counter_ns()
-        for _ in loop:
-            fn(arg)
-        return time.perf_counter_ns() - start
-    start = time.perf_counter_ns()
-    for _ in loop:
-        fn(*args)
-    return time.perf_counter_ns() - start
-
-
-def _plan(call: Call, settings: Settings) -> tuple[int, int, list[float]]:
-    """Repetitions per batch, batches, and the samples already taken, for ``call``.
-
-    The first call is a warm-up (templates compile, caches fill): it is timed but left out,
-    unless it is so slow (ten batches or more) that first-call costs vanish in it.
-    """
-    first = time_batch(call, 1)
-    if first >= 10 * settings.batch_ns:
-        return 1, _batches(first, settings), [float(first)]
-    # The best of three timings at each step: one preempted timing must not make the
-    # repetitions few, or each batch would time cold calls.
-    reps = 1
-    elapsed = min(time_batch(call, reps) for _ in range(3))
-    while elapsed < settings.batch_ns // 10:
-        reps *= 10
-        elapsed = min(time_batch(call, reps) for _ in range(3))
-    per_call = max(elapsed, 1) / reps
-    reps = max(1, round(settings.batch_ns / per_call))
-    return reps, _batches(reps * per_call, settings), []
-
-
-def _batches(batch_ns: float, settings: Settings) -> int:
-    """As many batches as the settings ask, within the case budget, at least one."""
-    return max(1, min(settings.batches, int(settings.case_budget_ns // max(1.0, batch_ns))))
-
-
-def measure(cases: Mapping[str, Call], settings: Settings) -> dict[str, float]:
-    """Median nanoseconds per call of each case, batches interleaved across the cases."""
-    gc.collect()
-    plans = {name: _plan(call, settings) for name, call in cases.items()}
-    samples = {name: plan[2] for name, plan in plans.items()}
-    names = list(cases)
-    for round_ in range(max(batches for _, batches, _ in plans.values())):
-        # Alternate the order so that no case always follows the same neighbour.
-        for name in names if round_ % 2 == 0 else reversed(names):
-            reps, batches, _ = plans[name]
-            if len(samples[name]) < batches:
-                samples[name].append(time_batch(cases[name], reps) / reps)
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
-def format_ns(ns: float) -> str:
-    """A duration with its unit: ``118 ns``, ``1.45 µs``, ``34.9 ms``, ``2.10 s``."""
-    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
-        if ns >= scale:
-            return _three_digits(ns / scale, unit)
-    return f"{ns:.0f} ns"
-
-
-def _three_digits(value: float, unit: str) -> str:
-    if value >= 100:
-        return f"{value:.0f} {unit}"
-    if value >= 10:
-        return f"{value:.1f} {unit}"
-    return f"{value:.2f} {unit}"
 
 
 def _format_bytes(size: int) -> str:
@@ -400,27 +159,6 @@ def _clone_row(
     cases[CONTEXTVARS] = (contextvars.copy_context, ())
     return {"task_results": size, "context_bytes": results_size(subset),
             "ns": measure(cases, settings)}
-
-
-def with_items_loop(ctx: WorkflowContext, items: Sequence[Any]) -> None:
-    """The with-items loop as fastctx runs it."""
-    for i, item in enumerate(items):
-        ctx.with_item(item, i)
-
-
-def dict_loop(base: dict[str, Any], items: Sequence[Any],
-               copier: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    """The loop of an executor that copies a dict context per item (deep or shallow)."""
-    for i, item in enumerate(items):
-        context = copier(base)
-        context["item"] = item
-        context["index"] = i
-
-
-def contextvars_loop(items: Sequence[Any]) -> None:
-    """The floor: an O(1) copy per item."""
-    for _ in items:
-        contextvars.copy_context()
 
 
 def _loop_row(

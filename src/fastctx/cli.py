@@ -53,9 +53,12 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Any, NoReturn
 
-from . import _context, _impl, bench, limits
-from ._outcome import TaskOutcome
-from ._templating import scrub_secrets
+from . import _impl, bench, limits
+from ._context_api import EXPORT_KEYS, SECRET_KEYS
+from ._data import a_type_name
+from ._impl import WorkflowContext
+from ._outcome import OUTCOMES, TaskOutcome
+from ._reporting import scrub_secrets
 from .errors import ContextError
 
 __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
@@ -73,10 +76,9 @@ _STDIN_NAME = "<stdin>"
 _EXPRESSION_NAME = "expression"
 
 #: Keys of a context file that go to ``WorkflowContext.from_export``.
-_EXPORT_KEYS = ("variables", "parameters", "task_results", "system", "pack_config", "keystore")
+_EXPORT_KEYS = EXPORT_KEYS + SECRET_KEYS
 #: Keys of a context file that the command line handles itself.
 _CLI_KEYS = ("item", "index", "last_result", "last_outcome")
-_OUTCOMES = {outcome.value: outcome for outcome in TaskOutcome}
 
 #: Nodes a YAML document may expand to (aliases can make a small file huge).
 _MAX_YAML_NODES = 1_000_000
@@ -455,7 +457,7 @@ def _short(path: str, width: int = 60) -> str:
     return path if len(path) <= width else f"...{path[-(width - 3):]}"
 
 
-def _context_from_args(args: argparse.Namespace) -> tuple[_context.WorkflowContext,
+def _context_from_args(args: argparse.Namespace) -> tuple[WorkflowContext,
                                                            dict[str, Any]]:
     if args.context is None:
         return _load_context("--context", "{}", args)
@@ -465,12 +467,12 @@ def _context_from_args(args: argparse.Namespace) -> tuple[_context.WorkflowConte
 
 def _load_context(
     source: str, text: str, args: argparse.Namespace,
-) -> tuple[_context.WorkflowContext, dict[str, Any]]:
+) -> tuple[WorkflowContext, dict[str, Any]]:
     """The context of a context file, with ``--item``/``--index`` applied, and its keystore
     (to keep its values out of error messages)."""
     data = _parse_json(source, text)
     if type(data) is not dict:
-        raise _Failure(source, f"a context file holds a JSON object, not {_json_type(data)}",
+        raise _Failure(source, f"a context file holds a JSON object, not {a_type_name(data)}",
                        EXIT_USAGE)
     keystore = data.get("keystore")
     secrets: dict[str, Any] = keystore if type(keystore) is dict else {}
@@ -486,13 +488,13 @@ def _load_context(
                 or "item" in data or "index" in data)
     has_last = "last_result" in data or "last_outcome" in data
     outcome_name = data.get("last_outcome", TaskOutcome.SUCCEEDED.value)
-    outcome = _OUTCOMES.get(outcome_name) if type(outcome_name) is str else None
+    outcome = OUTCOMES.get(outcome_name) if type(outcome_name) is str else None
     if has_last and outcome is None:
         raise _Failure(
-            source, f"\"last_outcome\" must be one of {', '.join(map(repr, _OUTCOMES))}",
+            source, f"\"last_outcome\" must be one of {', '.join(map(repr, OUTCOMES))}",
             EXIT_USAGE)
     try:
-        ctx: _context.WorkflowContext = _context.WorkflowContext.from_export(export)
+        ctx: WorkflowContext = WorkflowContext.from_export(export)
         if has_item:
             ctx.set_current_item(item, index)
         if has_last and outcome is not None:
@@ -501,18 +503,6 @@ def _load_context(
         message = _scrub(f"{type(exc).__name__}: {exc}", secrets)
         raise _Failure(source, message, EXIT_USAGE) from None
     return ctx, secrets
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    return "a number"
 
 
 # -- output and errors --------------------------------------------------------------------

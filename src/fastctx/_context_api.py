@@ -2,27 +2,71 @@
 
 ``WorkflowContext`` is the core's own type (Cython, or the pure-Python twin); its methods
 ``publish_from_result``, ``export``, ``export_variables``, ``from_export``, ``rebuild`` and
-``repr`` call the functions here, which work with either core.
+``repr`` call the functions here, which work with either core: they reach the context only
+through its public methods, and the class through the ``cls`` they are given.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
-from . import _core_py, _impl, _templating
+from ._data import check_json, check_name
 from ._outcome import TaskOutcome
 from .errors import ContextError, LimitExceeded, SerializationError, TypeConversion
 
-__all__ = ["WorkflowContext", "context_class"]
+__all__ = ["EXPORT_KEYS", "SECRET_KEYS", "describe", "export", "export_variables",
+           "from_export", "publish_from_result", "rebuild"]
 
-_EXPORT_KEYS = ("variables", "parameters", "task_results", "system", "pack_config")
+#: The stores ``export()`` writes, in this order; ``SECRET_KEYS`` only with
+#: ``include_secrets=True``. ``from_export()`` and context files accept exactly these.
+EXPORT_KEYS = ("variables", "parameters", "task_results", "system", "pack_config")
+SECRET_KEYS = ("keystore",)
+
+
+class ContextLike(Protocol):
+    """What this module uses of a context (either core's ``WorkflowContext``)."""
+
+    def __init__(self, parameters: dict[str, Any] | None = ...,
+                 variables: dict[str, Any] | None = ..., *,
+                 pack_config: dict[str, Any] | None = ..., keystore: dict[str, Any] | None = ...,
+                 system: dict[str, Any] | None = ...) -> None: ...
+
+    def clone(self) -> Any: ...
+
+    def set_task_result(self, name: str, result: Any) -> None: ...
+
+    @property
+    def variables(self) -> dict[str, Any]: ...
+
+    @property
+    def parameters(self) -> dict[str, Any]: ...
+
+    @property
+    def task_results(self) -> dict[str, Any]: ...
+
+    @property
+    def system(self) -> dict[str, Any]: ...
+
+    @property
+    def pack_config(self) -> dict[str, Any]: ...
+
+    @property
+    def keystore(self) -> dict[str, Any]: ...
+
+    @property
+    def last_outcome(self) -> TaskOutcome | None: ...
+
+    @property
+    def current_index(self) -> int | None: ...
+
+
+C = TypeVar("C", bound="ContextLike")
 
 
 def publish_from_result(
-    ctx: WorkflowContext,
+    ctx: ContextLike,
     result: Any,
     publish_vars: Iterable[str] | str,
     publish_map: Mapping[str, Any] | None,
@@ -34,7 +78,7 @@ def publish_from_result(
     names = [publish_vars] if type(publish_vars) is str else list(publish_vars)
     values: dict[str, Any] = {}
     for name in names:
-        values[_core_py._check_name(name)] = result
+        values[check_name(name)] = result
     if publish_map is not None:
         if not isinstance(publish_map, Mapping):
             raise TypeConversion(
@@ -42,43 +86,35 @@ def publish_from_result(
         view = ctx.clone()
         view.set_last_task_outcome(result, ctx.last_outcome or TaskOutcome.SUCCEEDED)
         for name, template in publish_map.items():
-            values[_core_py._check_name(name)] = view.render_json(template)
+            values[check_name(name)] = view.render_json(template)
     for name, value in values.items():
-        _core_py.check_json(value, f"variable {name!r}")
+        check_json(value, f"variable {name!r}")
     ctx.variables.update(values)
 
 
-def export(ctx: WorkflowContext, include_secrets: bool) -> dict[str, Any]:
-    data = {
-        "variables": ctx.variables,
-        "parameters": ctx.parameters,
-        "task_results": ctx.task_results,
-        "system": ctx.system,
-        "pack_config": ctx.pack_config,
-    }
-    if include_secrets:
-        data["keystore"] = ctx.keystore
-    return _json_copy(data)  # type: ignore[no-any-return]
+def export(ctx: ContextLike, include_secrets: bool) -> dict[str, Any]:
+    keys = EXPORT_KEYS + SECRET_KEYS if include_secrets else EXPORT_KEYS
+    return _json_copy({key: getattr(ctx, key) for key in keys})  # type: ignore[no-any-return]
 
 
-def export_variables(ctx: WorkflowContext) -> dict[str, Any]:
+def export_variables(ctx: ContextLike) -> dict[str, Any]:
     return _json_copy(ctx.variables)  # type: ignore[no-any-return]
 
 
-def from_export(cls: type[WorkflowContext], data: Mapping[str, Any]) -> WorkflowContext:
+def from_export(cls: type[C], data: Mapping[str, Any]) -> C:
     if not isinstance(data, Mapping):
         raise SerializationError(f"export data must be an object, not {type(data).__name__}")
-    unknown = sorted(str(key) for key in data if key not in (*_EXPORT_KEYS, "keystore"))
+    unknown = sorted(str(key) for key in data if key not in EXPORT_KEYS + SECRET_KEYS)
     if unknown:
         raise SerializationError(f"export data has unknown keys: {', '.join(unknown)}")
     stores = {}
-    for key in (*_EXPORT_KEYS, "keystore"):
+    for key in EXPORT_KEYS + SECRET_KEYS:
         value = data.get(key, {})
         if type(value) is not dict:
             raise SerializationError(
                 f"export data: {key!r} must be an object, not {type(value).__name__}")
         try:
-            stores[key] = _core_py.check_json(value, f"export data {key!r}")
+            stores[key] = check_json(value, f"export data {key!r}")
         except LimitExceeded:
             raise
         except ContextError as exc:
@@ -90,18 +126,18 @@ def from_export(cls: type[WorkflowContext], data: Mapping[str, Any]) -> Workflow
 
 
 def rebuild(
-    cls: type[WorkflowContext],
+    cls: type[C],
     parameters: Mapping[str, Any] | None,
     stored_variables: Mapping[str, Any] | None,
     task_results: Mapping[str, Any] | None,
-) -> WorkflowContext:
+) -> C:
     ctx = cls(_as_dict(parameters, "parameters"), _as_dict(stored_variables, "variables"))
     for name, result in _as_dict(task_results, "task_results").items():
         ctx.set_task_result(name, result)
     return ctx
 
 
-def describe(ctx: WorkflowContext) -> str:
+def describe(ctx: ContextLike) -> str:
     """``repr(ctx)``: sizes, never values (they may be large, and the keystore's are secret)."""
     iterating = "" if ctx.current_index is None else f" index={ctx.current_index}"
     return (
@@ -124,17 +160,3 @@ def _as_dict(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise TypeConversion(f"{what} must be a mapping, not {type(value).__name__}")
     return dict(value)
-
-
-def context_class(implementation: str) -> type[WorkflowContext]:
-    """``WorkflowContext`` of one implementation, ``"cython"`` or ``"python"``, connected to
-    this layer."""
-    core = _impl.load(implementation)
-    core.install(_templating, sys.modules[__name__])
-    return core.WorkflowContext  # type: ignore[no-any-return]
-
-
-if TYPE_CHECKING:
-    from ._core_py import WorkflowContext
-else:
-    WorkflowContext = context_class(_impl.IMPLEMENTATION)

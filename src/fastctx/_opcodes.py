@@ -1,0 +1,42 @@
+"""Opcodes of compiled expressions, shared by the compiler and both cores.
+
+A compiled expression is a tree of tuples ``(opcode, operands...)``:
+
+==============  ===========================================================================
+OP_CONST        ``(OP_CONST, value)``
+OP_PATH         ``(OP_PATH, (root, key, ...))``: a look-up that raises when nothing is there
+OP_SOFT         ``(OP_SOFT, path)``: a look-up under ``default``/``defined`` (an undefined
+                value instead of an error)
+OP_NOT/NEG/POS  ``(op, operand)``
+OP_AND/OR       ``(op, left, right)``, short-circuit, value of the deciding operand
+OP_CMP          ``(OP_CMP, left, ((code, operand), ...))``: a comparison chain; codes 0-5
+                are Python's rich comparison codes, then CMP_IN and CMP_NOTIN
+OP_BINOP        ``(OP_BINOP, "+", left, right)``: an arithmetic operator, bounded
+OP_CONCAT       ``(OP_CONCAT, (operand, ...))``: ``~``
+OP_LIST/TUPLE   ``(op, (operand, ...))``
+OP_DICT         ``(OP_DICT, ((key, value), ...))``
+OP_COND         ``(OP_COND, test, then, otherwise)``
+OP_CALL         ``(OP_CALL, function, (argument, ...))``
+OP_RESULT       ``(OP_RESULT,)``: ``result()``, the last task's result
+OP_OUTCOME      ``(OP_OUTCOME, TaskOutcome)``: ``succeeded()``, ``failed()``, ``timed_out()``
+==============  ===========================================================================
+
+A template on the fast path is a tuple of parts: literal strings, paths ``(root, key, ...)``
+(a path's first element is a string, an opcode's an int) and compiled expressions.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+OP_CONST, OP_PATH, OP_SOFT, OP_NOT, OP_AND, OP_OR, OP_CMP, OP_BINOP, OP_NEG, OP_POS, \
+    OP_CONCAT, OP_LIST, OP_TUPLE, OP_DICT, OP_COND, OP_CALL, OP_RESULT, OP_OUTCOME = range(18)
+CMP_IN, CMP_NOTIN = 6, 7
+
+#: The comparison of each code, as the pure-Python core applies it.
+COMPARE: tuple[Callable[[Any, Any], Any], ...] = (
+    operator.lt, operator.le, operator.eq, operator.ne, operator.gt, operator.ge,
+    lambda a, b: a in b, lambda a, b: a not in b,
+)

@@ -1,0 +1,101 @@
+"""Error reporting: any failure while compiling or rendering becomes a :class:`ContextError`
+that names the template, and no message carries a keystore value in any spelling.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
+
+from . import limits
+from ._data import ContextView, to_text
+from .errors import (
+    ContextError,
+    InvalidExpression,
+    LimitExceeded,
+    TypeConversion,
+    VariableNotFound,
+)
+
+__all__ = ["error_for", "quote", "scrub", "scrub_secrets"]
+
+_SHOWN = 120  # characters of a template quoted in an error message
+
+
+def quote(source: str) -> str:
+    """A template as error messages show it: quoted, cut to a readable length."""
+    return repr(source if len(source) <= _SHOWN else source[:_SHOWN] + "...")
+
+
+def error_for(exc: BaseException, source: str, wf: ContextView | None) -> ContextError:
+    """``exc`` as a :class:`ContextError` naming ``source``, with no secret in it.
+
+    The caller raises it after its ``except`` block, so that the original exception (whose
+    message may quote a secret) is not chained to it as ``__context__``.
+    """
+    if isinstance(exc, ContextError):
+        error: ContextError = exc
+    elif isinstance(exc, TemplateSyntaxError):
+        error = InvalidExpression(f"syntax error: {exc.message} (line {exc.lineno})")
+    elif isinstance(exc, SecurityError):
+        error = InvalidExpression(f"blocked by the sandbox: {exc}")
+    elif isinstance(exc, UndefinedError):
+        error = VariableNotFound(str(exc))
+    elif isinstance(exc, (ZeroDivisionError, OverflowError, ValueError, TemplateError)):
+        error = InvalidExpression(f"{type(exc).__name__}: {exc}")
+    elif isinstance(exc, (TypeError, AttributeError)):
+        error = TypeConversion(str(exc))
+    elif isinstance(exc, (LookupError)):
+        error = VariableNotFound(f"{type(exc).__name__}: {exc}")
+    elif isinstance(exc, RecursionError):
+        error = LimitExceeded(f"recursion deeper than Python allows (max_recursion="
+                              f"{limits.LIMITS.max_recursion})", "max_recursion")
+    elif isinstance(exc, MemoryError):
+        error = LimitExceeded("out of memory", "max_output")
+    else:
+        error = InvalidExpression(f"{type(exc).__name__}: {exc}")
+    message = str(error)
+    if getattr(error, "template", None) is None:
+        message = f"{message} (in {quote(source)})"
+        error.template = source  # type: ignore[attr-defined]
+    error.args = (scrub(message, wf),)
+    if getattr(error, "path", None):
+        error.path = scrub(error.path, wf)  # type: ignore[attr-defined]
+    error.__cause__ = error.__context__ = None
+    return error
+
+
+def scrub(message: str, wf: ContextView | None) -> str:
+    """``message`` with every keystore value of ``wf`` replaced by ``***``."""
+    return message if wf is None else scrub_secrets(message, wf.keystore)
+
+
+def scrub_secrets(message: str, keystore: dict[str, Any]) -> str:
+    """``message`` with every value in ``keystore`` (nested ones too) replaced by ``***``."""
+    if not keystore:
+        return message
+    secrets: list[str] = []
+    stack: list[Any] = [keystore]
+    while stack:
+        value = stack.pop()
+        if type(value) is dict:
+            stack.extend(value.values())
+        elif type(value) is list:
+            stack.extend(value)
+        elif value is not None and type(value) is not bool:
+            secrets.extend(_spellings(to_text(value)))
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
+def _spellings(secret: str) -> list[str]:
+    """A secret as messages may quote it: as is, escaped by repr or JSON, or both (a path
+    text holds JSON-quoted keys and is itself quoted with repr)."""
+    as_json = json.dumps(secret, ensure_ascii=False)[1:-1]
+    as_repr = repr(secret)[1:-1]
+    return [secret, as_json, as_repr, repr(as_json)[1:-1], repr(as_repr)[1:-1],
+            json.dumps(secret)[1:-1]]
