@@ -28,6 +28,9 @@ from fastctx.errors import TypeConversion, VariableNotFound
 __all__ = ["Stores", "WorkflowContext"]
 
 cdef object _MISSING = MISSING
+# The caches, bound at import as typed dicts: a look-up is one PyDict_GetItem, no method call.
+cdef dict _TEMPLATES = TEMPLATES, _EXPRESSIONS = EXPRESSIONS, _JSON_STRINGS = JSON_STRINGS
+cdef object _MissingType = Missing
 cdef tuple _EMPTY = ()
 
 # Root names of a path, mapped to what they stand for; one dict probe instead of a chain
@@ -249,7 +252,7 @@ cdef class WorkflowContext:
         """Render a template (Jinja2 syntax) to a string."""
         if type(template) is not str:
             raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
-        program = TEMPLATES.get(template)
+        program = _TEMPLATES.get(template)
         if program is None:
             program = compile_template(template, self)
         if type(program) is not tuple:
@@ -453,20 +456,20 @@ cdef inline str _part_text(WorkflowContext ctx, object part):
 
 cdef object _evaluate(WorkflowContext ctx, str expression, str name):
     # Errors name ``name``: the template the expression was written in.
-    program = EXPRESSIONS.get(expression)
+    program = _EXPRESSIONS.get(expression)
     if program is None:
         program = compile_expression(expression, ctx)
     if type(program) is not tuple:
         return program.evaluate(ctx, name)
     cdef type kind
     try:
-        made = Missing.made
+        made = _MissingType.made
         value = _eval(ctx, <tuple>program)
         kind = type(value)
         if (kind is bool or kind is str or kind is int or kind is float or value is None
-                or kind is list or kind is dict) and Missing.made == made:
+                or kind is list or kind is dict) and _MissingType.made == made:
             return value
-        return native(value, Missing.made != made)
+        return native(value, _MissingType.made != made)
     except Exception as exc:
         error = error_for(exc, name, ctx)
     raise error  # outside the except: the original may quote a secret
@@ -551,7 +554,7 @@ cdef object _render_value(WorkflowContext ctx, object value, int depth):
 
 
 cdef object _render_string(WorkflowContext ctx, str text):
-    expression = JSON_STRINGS.get(text)
+    expression = _JSON_STRINGS.get(text)
     if expression is None:
         expression = classify_json_string(text)
     if expression:
