@@ -30,9 +30,8 @@ log "fresh virtual environment in $venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
 
 # Build and test a copy of the tree, kept in $venv/src: cythonize writes _core.c next to
-# _core.pyx and setuptools a build/ directory, and the debug directives (boundscheck,
-# wraparound) must not end up in the working tree's generated C, which a later ordinary build
-# would reuse. Testing the same copy keeps tests and extension in step while the tree changes.
+# _core.pyx and setuptools a build/ directory, and the debug build's objects must not end up
+# in the working tree, where a later ordinary build would reuse them. Testing the same copy keeps tests and extension in step while the tree changes.
 src=$venv/src
 mkdir -p "$src"
 if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then

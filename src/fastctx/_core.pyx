@@ -33,18 +33,15 @@ cdef dict _TEMPLATES = TEMPLATES, _EXPRESSIONS = EXPRESSIONS, _JSON_STRINGS = JS
 cdef object _MissingType = Missing
 cdef tuple _EMPTY = ()
 
-# Root names of a path, mapped to what they stand for; one dict probe instead of a chain
-# of string comparisons.
+# Root names of a path, mapped to what they stand for: one dict probe, no string compares.
 cdef enum Root:
     ROOT_ITEM, ROOT_INDEX, ROOT_PARAMETERS, ROOT_VARIABLES, ROOT_TASKS, ROOT_CONFIG,
     ROOT_KEYSTORE, ROOT_SYSTEM
 
-cdef dict _ROOTS = {
-    "item": ROOT_ITEM, "index": ROOT_INDEX, "parameters": ROOT_PARAMETERS,
-    "workflow": ROOT_VARIABLES, "vars": ROOT_VARIABLES, "variables": ROOT_VARIABLES,
-    "task": ROOT_TASKS, "tasks": ROOT_TASKS, "config": ROOT_CONFIG,
-    "keystore": ROOT_KEYSTORE, "system": ROOT_SYSTEM,
-}
+cdef dict _ROOTS = {"item": ROOT_ITEM, "index": ROOT_INDEX, "parameters": ROOT_PARAMETERS,
+                    "workflow": ROOT_VARIABLES, "vars": ROOT_VARIABLES,
+                    "variables": ROOT_VARIABLES, "task": ROOT_TASKS, "tasks": ROOT_TASKS,
+                    "config": ROOT_CONFIG, "keystore": ROOT_KEYSTORE, "system": ROOT_SYSTEM}
 
 
 cdef inline str _to_text(object value):

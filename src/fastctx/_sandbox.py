@@ -159,7 +159,7 @@ def _item_filter(obj: Any, key: Any, root: str) -> Any:
 
 # -- operators shared by the Jinja2 path and the compiled expressions ----------------------
 def binop(operator: str, left: Any, right: Any) -> Any:
-    """Apply an arithmetic operator with the limits and the contract's errors."""
+    """Apply an arithmetic operator within the limits; errors as ContextError subclasses."""
     if operator == "*":
         _check_repeat(left, right)
         if not (type(left) is int and type(right) is int):  # int * int: checked once

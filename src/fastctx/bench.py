@@ -320,7 +320,7 @@ def plot(data: Mapping[str, Any], out: IO[bytes], pyplot: ModuleType) -> None:
 
 # -- the command ------------------------------------------------------------------------------
 _DESCRIPTION = """\
-Reproduce the origin's tables on this machine: clone time by context size (0 to 5 MB of
+Measure on this machine the clone time by context size (0 to 5 MB of
 task results) and the with-items loop by item count (before: a deep copy per item; after:
 with_item), side by side with a deep copy, a shallow copy of a dict context and
 contextvars.copy_context(). Progress goes to stderr, the tables to stdout."""
