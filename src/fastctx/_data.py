@@ -122,8 +122,8 @@ def to_text(value: Any) -> str:
         return "false"
     if isinstance(value, (int, float)):
         return json.dumps(value)
-    if isinstance(value, Iterator):  # Jinja2 filters such as reverse, unique and map
-        value = list(value)
+    if isinstance(value, Iterator) and not type(value).__module__.startswith("jinja2"):
+        value = list(value)  # what filters such as reverse, unique and map make (not a loop)
     if isinstance(value, (list, dict, tuple)):
         try:
             return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
