@@ -20,7 +20,8 @@ from fastctx._data import (MISSING, check_index, check_json, check_name, check_o
                            truthy as _py_truthy)
 from fastctx._pickle import restore_context, restore_stores
 from fastctx._reporting import error_for
-from fastctx._sandbox import Missing, binop, concat, soft_missing
+from fastctx._operators import binop, concat
+from fastctx._sandbox import Missing, soft_missing
 from fastctx._templating import (EXPRESSIONS, JSON_STRINGS, TEMPLATES, classify_json_string,
                                  compile_expression, compile_template, native)
 from fastctx.errors import TypeConversion, VariableNotFound

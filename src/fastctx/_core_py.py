@@ -52,10 +52,11 @@ from ._opcodes import (
     OP_SOFT,
     OP_TUPLE,
 )
+from ._operators import binop, concat
 from ._outcome import TaskOutcome
 from ._pickle import restore_context, restore_stores
 from ._reporting import error_for
-from ._sandbox import Missing, binop, concat, soft_missing
+from ._sandbox import Missing, soft_missing
 from ._templating import (
     EXPRESSIONS,
     JSON_STRINGS,

@@ -1,0 +1,152 @@
+"""Jinja2's filters as the sandbox serves them: checked before they allocate, and printing
+by the printing rule (``fastctx._data.to_text``) where Jinja2 would use Python's ``str``.
+
+``attr`` is left out (it reaches Python attributes, past the data rules), and so is
+``pprint`` (its output is a Python repr; ``tojson(indent=2)`` pretty-prints data).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from jinja2.filters import make_attrgetter
+from jinja2.nodes import EvalContext
+from jinja2.utils import _PassArg, pass_eval_context
+
+from . import limits
+from ._data import to_text
+from ._functions import check_join, check_replace
+from ._operators import check_format, format_arguments, printable
+from .errors import LimitExceeded
+
+__all__ = ["served_filters"]
+
+
+def _bounded(name: str, fn: Callable[..., Any], check: Callable[..., None]) -> Any:
+    """Jinja2's filter ``fn`` with ``check(value, *args)`` first: some filters allocate
+    from a width or a count before any output limit could see it ("%999999999d")."""
+    skip = 0 if _PassArg.from_obj(fn) is None else 1
+
+    @functools.wraps(fn)  # keeps the pass_environment / pass_eval_context marker
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        check(name, *args[skip:], *kwargs.values())
+        return fn(*args, **kwargs)
+
+    return bounded
+
+
+def _check_widths(name: str, value: Any, *args: Any) -> None:
+    for arg in args:
+        if type(arg) is int and arg > limits.LIMITS.max_repeat:
+            raise LimitExceeded(f"{name}: a width or count larger than max_repeat="
+                                f"{limits.LIMITS.max_repeat}", "max_repeat")
+
+
+def _check_join(name: str, value: Any, separator: Any = "", *rest: Any) -> None:
+    if isinstance(value, (list, tuple, str)) and type(separator) is str:
+        check_join(value, separator)
+
+
+def _check_replace(name: str, value: Any, old: Any = None, new: Any = None, *rest: Any) -> None:
+    if type(value) is str and type(old) is str and type(new) is str:
+        check_replace(value, old, new)
+
+
+_PRINTING_FILTERS = ("capitalize", "center", "e", "escape", "forceescape", "format", "indent",
+                     "lower", "replace", "safe", "striptags", "title", "trim", "truncate",
+                     "upper", "urlize", "wordcount", "wordwrap")
+
+
+def _prints_its_input(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Jinja2's filter ``fn``, given the text of its input when that is not a string."""
+    skip = 0 if _PassArg.from_obj(fn) is None else 1
+
+    @functools.wraps(fn)  # keeps the pass_environment / pass_eval_context marker
+    def printed(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > skip and not isinstance(args[skip], str):
+            args = (*args[:skip], to_text(args[skip]), *args[skip + 1:])
+        return fn(*args, **kwargs)
+
+    return printed
+
+
+def _string_filter(value: Any) -> str:
+    """``x|string``: the text of a value, as the template would print it."""
+    return to_text(value)
+
+
+def _formatted(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``format``: its arguments printed by the printing rule, as for ``%``."""
+    @functools.wraps(fn)
+    def format_(value: Any, *args: Any, **kwargs: Any) -> Any:
+        fmt = str(value)
+        return fn(value, *format_arguments(fmt, args),
+                  **{key: printable(member) for key, member in kwargs.items()})
+
+    return format_
+
+
+def _joined(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``join``: each member printed by the printing rule (``attribute=`` first applied)."""
+    @pass_eval_context
+    @functools.wraps(fn)
+    def join(eval_ctx: EvalContext, value: Any, d: Any = "", attribute: Any = None) -> Any:
+        if attribute is not None:
+            value = map(make_attrgetter(eval_ctx.environment, attribute), value)
+        if not isinstance(value, str):
+            value = [member if isinstance(member, str) else to_text(member)
+                     for member in value]
+        return fn(eval_ctx, value, d)
+
+    return join
+
+
+def _xmlattr_values(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``xmlattr``: attribute values printed by the printing rule (null ones still left out)."""
+    @pass_eval_context
+    @functools.wraps(fn)
+    def xmlattr(eval_ctx: EvalContext, d: Any, autospace: bool = True) -> Any:
+        if type(d) is dict:
+            d = {key: member if member is None or isinstance(member, str) else to_text(member)
+                 for key, member in d.items()}
+        return fn(eval_ctx, d, autospace)
+
+    return xmlattr
+
+
+def _urlencoded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``urlencode``: a value, an object's values or pairs' members printed by the printing
+    rule."""
+    @functools.wraps(fn)
+    def urlencode(value: Any) -> Any:
+        if type(value) is dict:
+            value = {key: to_text(member) for key, member in value.items()}
+        elif isinstance(value, (list, tuple)):
+            value = [tuple(to_text(member) for member in pair) if isinstance(pair, (list, tuple))
+                     else pair for pair in value]
+        elif not isinstance(value, str):
+            value = to_text(value)
+        return fn(value)
+
+    return urlencode
+
+
+#: The registered functions: values only to be called, never printed or passed around.
+
+
+def served_filters(jinja_filters: dict[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
+    """The filters the sandbox serves, made from Jinja2's own (``jinja_filters``)."""
+    filters = {name: fn for name, fn in jinja_filters.items() if name not in ("attr", "pprint")}
+    for name in _PRINTING_FILTERS:
+        filters[name] = _prints_its_input(filters[name])
+    filters["string"] = _string_filter
+    filters["format"] = _bounded("format", _formatted(filters["format"]), check_format)
+    filters["join"] = _bounded("join", _joined(filters["join"]), _check_join)
+    filters["xmlattr"] = _xmlattr_values(filters["xmlattr"])
+    filters["urlencode"] = _urlencoded(filters["urlencode"])
+    filters["replace"] = _bounded("replace", filters["replace"], _check_replace)
+    for name in ("center", "indent", "wordwrap", "truncate", "slice", "batch"):
+        filters[name] = _bounded(name, filters[name], _check_widths)
+    return filters
