@@ -1,6 +1,6 @@
 """Fixtures of the benchmark suite (pytest-benchmark, the ``benchmark`` fixture only).
 
-``implementation`` ("python" or "cython"), ``WC`` (``WorkflowContext`` on that core) and the
+``implementation`` ("python" or "cython"), ``wc_class`` (``WorkflowContext`` on that core) and the
 ``--no-c-extensions`` option come from ``tests/core_fixtures.py``, shared with the test suite
 (``pythonpath = ["tests"]`` in pyproject.toml makes it importable, so a copy of the benchmarks
 needs ``tests/`` beside it). The builders make the workload of ``fastctx.bench`` (task results
@@ -57,7 +57,7 @@ def task_results() -> Callable[[int], dict[str, Any]]:
 def make_context(
     task_results: Callable[[int], dict[str, Any]],
 ) -> Callable[[type[WorkflowContext], int], WorkflowContext]:
-    """``make_context(WC, n)``: a context with the parameters, variables and ``n`` results."""
+    """``make_context(wc_class, n)``: a context with the parameters, variables and ``n`` results."""
     built: dict[tuple[type[WorkflowContext], int], WorkflowContext] = {}
 
     def make(cls: type[WorkflowContext], count: int) -> WorkflowContext:

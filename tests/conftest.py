@@ -1,6 +1,6 @@
 """Every API test runs against both cores: the fixtures are in ``core_fixtures.py``.
 
-``implementation`` ("python" or "cython") and ``WC`` (``WorkflowContext`` on that core), the
+``implementation`` ("python" or "cython") and ``wc_class`` (``WorkflowContext`` on that core), the
 ``--no-c-extensions`` option and the report header are shared with ``benchmarks/``.
 """
 

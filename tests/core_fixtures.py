@@ -7,7 +7,7 @@ it also works from a copy of ``tests/`` run against a wheel (``.ci/release-check
 cibuildwheel).
 
 ``implementation`` is parametrized over the pure-Python twin and the Cython core (the latter
-marked ``c_extension``); ``WC`` is the ``WorkflowContext`` class built on that core. The
+marked ``c_extension``); ``wc_class`` is the ``WorkflowContext`` class built on that core. The
 Cython run is skipped with ``--no-c-extensions``, with ``FASTCTX_NO_EXTENSIONS`` set, or when
 the extension cannot be imported; ``test_implementation.py`` fails in that last case where
 the extension should have loaded.
@@ -74,6 +74,6 @@ def implementation(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def WC(implementation: str) -> type[fastctx.WorkflowContext]:  # noqa: N802 - it is a class
+def wc_class(implementation: str) -> type[fastctx.WorkflowContext]:
     """``WorkflowContext`` on the core of ``implementation``."""
     return context_class(implementation)

@@ -294,10 +294,10 @@ context_specs = st.fixed_dictionaries({
 })
 
 
-def make_context(WC: type, spec: dict[str, Any]) -> Any:
-    ctx = WC(spec["parameters"], spec["variables"], pack_config=spec["config"],
-             keystore=spec.get("keystore", {}),
-             system={"workflow_start": "2026-01-01T00:00:00.000000Z"})
+def make_context(wc_class: type, spec: dict[str, Any]) -> Any:
+    ctx = wc_class(spec["parameters"], spec["variables"], pack_config=spec["config"],
+                   keystore=spec.get("keystore", {}),
+                   system={"workflow_start": "2026-01-01T00:00:00.000000Z"})
     for name, result in spec["tasks"].items():
         ctx.set_task_result(name, result)
     if spec["item"] is not None:
@@ -559,7 +559,7 @@ def assert_share(stats: Counter[str], name: str) -> None:
         f"the compiled form served only {share:.0%} of {total} cases: {dict(stats)}"
 
 
-def test_templates_agree(WC: type) -> None:
+def test_templates_agree(wc_class: type) -> None:
     stats: Counter[str] = Counter()
 
     @SETTINGS
@@ -573,14 +573,14 @@ def test_templates_agree(WC: type) -> None:
                             for part in _templating.compile_template(source)):
             stats["lookups only"] += 1
             event("template: text and look-ups only")
-        check_template(make_context(WC, spec), source)
+        check_template(make_context(wc_class, spec), source)
 
     check()
     assert_share(stats, "compiled")
     assert stats["lookups only"] >= 10, dict(stats)
 
 
-def test_expressions_agree(WC: type) -> None:
+def test_expressions_agree(wc_class: type) -> None:
     """evaluate(src), and render_json of a pure "{{ src }}" (type preservation), against the
     Jinja2-only evaluation of src."""
     stats: Counter[str] = Counter()
@@ -596,7 +596,7 @@ def test_expressions_agree(WC: type) -> None:
         stats["cases"] += 1
         stats["compiled"] += compiled
         event("expression: compiled" if compiled else "expression: Jinja2")
-        ctx = make_context(WC, spec)
+        ctx = make_context(wc_class, spec)
         check_expression(ctx, source)
         open_, close = delimiters
         if open_ == "{{" and source[:1] in "-+":
@@ -659,11 +659,11 @@ json_documents = st.recursive(
 ).map(_with_pure_strings)
 
 
-def test_render_json_documents_agree(WC: type) -> None:
+def test_render_json_documents_agree(wc_class: type) -> None:
     @settings(SETTINGS, max_examples=100)
     @given(spec=context_specs, document=json_documents)
     def check(spec: dict[str, Any], document: tuple[Any, dict[str, str]]) -> None:
-        ctx = make_context(WC, spec)
+        ctx = make_context(wc_class, spec)
         value, pure = document
         assert_agree(run(lambda: ctx.render_json(value)),
                      run(lambda: expected_json(ctx, value, pure)),
@@ -841,13 +841,13 @@ def check_case(ctx: Any, kind: str, source: str) -> None:
 
 @pytest.mark.parametrize(("kind", "source", "spec"), TRICKY,
                          ids=[f"{kind}:{source}" for kind, source, _ in TRICKY])
-def test_tricky_cases(WC: type, kind: str, source: str, spec: dict[str, Any]) -> None:
-    check_case(make_context(WC, spec), kind, source)
+def test_tricky_cases(wc_class: type, kind: str, source: str, spec: dict[str, Any]) -> None:
+    check_case(make_context(wc_class, spec), kind, source)
 
 
 @pytest.mark.parametrize(("kind", "source", "spec"), REGRESSIONS)
-def test_regressions(WC: type, kind: str, source: str, spec: dict[str, Any]) -> None:
-    check_case(make_context(WC, spec), kind, source)
+def test_regressions(wc_class: type, kind: str, source: str, spec: dict[str, Any]) -> None:
+    check_case(make_context(wc_class, spec), kind, source)
 
 
 RENDER_JSON_REGRESSIONS = [
@@ -868,8 +868,8 @@ RENDER_JSON_REGRESSIONS = [
 
 
 @pytest.mark.parametrize("text", RENDER_JSON_REGRESSIONS)
-def test_render_json_regressions(WC: type, text: str) -> None:
-    ctx = make_context(WC, CTX)
+def test_render_json_regressions(wc_class: type, text: str) -> None:
+    ctx = make_context(wc_class, CTX)
     inner = _templating.pure_expression(text)  # for the cosmetic message differences only
     assert_agree(run(lambda: ctx.render_json(text)), run(lambda: jinja_render(ctx, text)),
                  f"render_json({text!r})", ctx.keystore,
@@ -901,10 +901,10 @@ def is_data(value: Any) -> bool:
     "{'a': 1} | items",  # a list of tuples
     "[[] | first]",  # raising VariableNotFound is fine too
 ])
-def test_expression_results_are_data(WC: type, source: str) -> None:
+def test_expression_results_are_data(wc_class: type, source: str) -> None:
     """What evaluate/render_json return is JSON data (or they raise a ContextError), on
     both paths: not a disagreement, a contract the differential run tripped over."""
-    ctx = make_context(WC, CTX)
+    ctx = make_context(wc_class, CTX)
     for what, fn in (("evaluate", lambda: ctx.evaluate(source)),
                      ("render_json", lambda: ctx.render_json("{{ " + source + " }}")),
                      ("jinja2 only", lambda: jinja_evaluate(ctx, source))):
@@ -923,8 +923,8 @@ def test_expression_results_are_data(WC: type, source: str) -> None:
     ("{{ [1, 2] | reverse }}", "[2,1]"),
     ("{{ ([1, 1] | unique) ~ '' }}", "[1]"),
 ])
-def test_iterators_print_as_json(WC: type, template: str, expected: str) -> None:
-    ctx = make_context(WC, CTX)
+def test_iterators_print_as_json(wc_class: type, template: str, expected: str) -> None:
+    ctx = make_context(wc_class, CTX)
     assert ctx.render_template(template) == expected
     assert jinja_render(ctx, template) == expected
 

@@ -15,9 +15,9 @@ from fastctx import TaskOutcome
 
 
 @pytest.fixture
-def ctx(WC: type):
-    ctx = WC({"p": 1}, {"v": {"deep": [1, 2]}}, pack_config={"c": "x"},
-             keystore={"pw": "pickled-secret"}, system={"run": "r-1"})
+def ctx(wc_class: type):
+    ctx = wc_class({"p": 1}, {"v": {"deep": [1, 2]}}, pack_config={"c": "x"},
+                   keystore={"pw": "pickled-secret"}, system={"run": "r-1"})
     ctx.set_task_result("fetch", {"rc": 0, "out": ["line"]})
     ctx.set_last_task_outcome({"rc": 9}, TaskOutcome.FAILED)
     return ctx
