@@ -6,16 +6,23 @@ Both ``tests/conftest.py`` and ``benchmarks/conftest.py`` load this module as a 
 it also works from a copy of ``tests/`` run against a wheel (``.ci/release-check``,
 cibuildwheel).
 
-``implementation`` is parametrized over the pure-Python twin and the Cython core (the latter
-marked ``c_extension``); ``wc_class`` is the ``WorkflowContext`` class built on that core. The
-Cython run is skipped with ``--no-c-extensions``, with ``FASTCTX_NO_EXTENSIONS`` set, or when
-the extension cannot be imported; ``test_implementation.py`` fails in that last case where
-the extension should have loaded.
+- ``implementation``: ``"python"`` (the pure-Python twin) or ``"cython"`` (the compiled core,
+  that parameter marked ``c_extension``);
+- ``wc_class``: the ``WorkflowContext`` class on that core;
+- ``--no-c-extensions``: leave the compiled core out.
+
+The tests of the compiled core (marked ``c_extension``, directly or through the ``"cython"``
+parameter) are deselected, not skipped, when ``--no-c-extensions`` is given, when
+``FASTCTX_NO_EXTENSIONS`` is set, or when ``fastctx._core`` cannot be imported. In that last
+case a test marked ``c_extension(must_load=True)`` stays selected if the core should have
+loaded (CPython, neither the option nor the variable), so that it fails and says why:
+``test_implementation.py::test_compiled_core_is_selected``.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 
 import pytest
 
@@ -25,6 +32,8 @@ from fastctx._context import context_class
 
 C_EXT_MARK = pytest.mark.c_extension
 
+_UNTESTED = pytest.StashKey[str | None]()
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -32,23 +41,66 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         dest="no_c_extensions",
-        help="skip the tests that run against the compiled core (fastctx._core)",
+        help="deselect the tests that run against the compiled core (fastctx._core)",
     )
 
 
+def compiled_core_untested(config: pytest.Config) -> str | None:
+    """Why this run leaves the compiled core out, or None when its tests run."""
+    if _UNTESTED not in config.stash:
+        reason = None
+        if config.getoption("no_c_extensions"):
+            reason = "--no-c-extensions given"
+        elif os.environ.get("FASTCTX_NO_EXTENSIONS"):
+            reason = "FASTCTX_NO_EXTENSIONS is set"
+        else:
+            try:
+                _impl.load("cython")
+            except ImportError as exc:
+                reason = f"fastctx._core cannot be imported: {exc}"
+        config.stash[_UNTESTED] = reason
+    return config.stash[_UNTESTED]
+
+
+def _should_have_loaded(config: pytest.Config) -> bool:
+    """CPython, and neither ``--no-c-extensions`` nor ``FASTCTX_NO_EXTENSIONS``: where
+    ``fastctx`` selects the compiled core, so its absence is a failure."""
+    return (platform.python_implementation() == "CPython"
+            and not config.getoption("no_c_extensions")
+            and not os.environ.get("FASTCTX_NO_EXTENSIONS"))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.getoption("no_c_extensions"):
+    if compiled_core_untested(config) is None:
         return
-    skip = pytest.mark.skip(reason="--no-c-extensions given")
+    keep_must_load = _should_have_loaded(config)
+    selected: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
     for item in items:
-        if item.get_closest_marker(C_EXT_MARK.name) is not None:
-            item.add_marker(skip)
+        mark = item.get_closest_marker(C_EXT_MARK.name)
+        if mark is None or (keep_must_load and mark.kwargs.get("must_load")):
+            selected.append(item)
+        else:
+            deselected.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    where = "FASTCTX_NO_EXTENSIONS is set" if os.environ.get("FASTCTX_NO_EXTENSIONS") else \
-        "FASTCTX_NO_EXTENSIONS is not set"
-    return f"fastctx.IMPLEMENTATION: {fastctx.IMPLEMENTATION} ({where})"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    variable = "set" if os.environ.get("FASTCTX_NO_EXTENSIONS") else "not set"
+    untested = compiled_core_untested(config)
+    if untested is None:
+        tests = "selected"
+    elif _should_have_loaded(config):
+        tests = f"deselected, except must_load=True ones, which fail ({untested})"
+    else:
+        tests = f"deselected ({untested})"
+    return [
+        f"fastctx.IMPLEMENTATION: {fastctx.IMPLEMENTATION} (FASTCTX_NO_EXTENSIONS is "
+        f"{variable}), from {os.path.dirname(fastctx.__file__)}",
+        f"compiled core (c_extension) tests: {tests}",
+    ]
 
 
 @pytest.fixture(
@@ -61,15 +113,6 @@ def pytest_report_header(config: pytest.Config) -> str:
 def implementation(request: pytest.FixtureRequest) -> str:
     """``"python"`` or ``"cython"``: the core the test runs against."""
     name: str = request.param
-    if name == "cython":
-        if request.config.getoption("no_c_extensions"):
-            pytest.skip("--no-c-extensions given")
-        if os.environ.get("FASTCTX_NO_EXTENSIONS"):
-            pytest.skip("FASTCTX_NO_EXTENSIONS is set")
-        try:
-            _impl.load("cython")
-        except ImportError as exc:  # test_implementation.py reports this as a failure
-            pytest.skip(f"fastctx._core cannot be imported: {exc}")
     return name
 
 

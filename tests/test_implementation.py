@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
 
@@ -42,17 +41,17 @@ def test_env_var_selects_python_twin(implementation: str) -> None:
     assert proc.stdout.strip() == "ok"
 
 
-@pytest.mark.c_extension
-def test_compiled_core_is_selected(implementation: str) -> None:
-    # Fails when the extension was not built or does not import where it should.
-    if os.environ.get("FASTCTX_NO_EXTENSIONS"):
-        pytest.skip("FASTCTX_NO_EXTENSIONS is set")
-    if platform.python_implementation() != "CPython":
-        pytest.skip("the compiled core is only built for CPython")
+@pytest.mark.c_extension(must_load=True)
+def test_compiled_core_is_selected() -> None:
+    # Fails when the extension was not built or does not import where it should: the plugin
+    # (core_fixtures.py) keeps this test selected on CPython when the core cannot be imported
+    # and neither --no-c-extensions nor FASTCTX_NO_EXTENSIONS asked to leave it out.
+    try:
+        from fastctx import _core  # type: ignore[attr-defined]
+    except ImportError as exc:
+        pytest.fail(f"the compiled core fastctx._core cannot be imported: {exc}")
     assert fastctx.IMPLEMENTATION == "cython"
     assert fastctx.WorkflowContext.implementation == "cython"
-    from fastctx import _core  # type: ignore[attr-defined]
-
     assert _core.__file__ is not None
     assert not _core.__file__.endswith(".py")
 

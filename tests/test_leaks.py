@@ -200,16 +200,10 @@ def measure(op: Callable[[], Any], n: int) -> Growth:
 
 
 @pytest.fixture(scope="module")
-def cython_class(request: pytest.FixtureRequest) -> type:
-    """``WorkflowContext`` on the Cython core: the one whose reference counting is hand-made."""
-    if request.config.getoption("no_c_extensions"):
-        pytest.skip("--no-c-extensions given")
-    if os.environ.get("FASTCTX_NO_EXTENSIONS"):
-        pytest.skip("FASTCTX_NO_EXTENSIONS is set")
-    try:
-        return context_class("cython")
-    except ImportError as exc:
-        pytest.skip(f"fastctx._core cannot be imported: {exc}")
+def cython_class() -> type:
+    """``WorkflowContext`` on the Cython core: the one whose reference counting is hand-made
+    (for tests marked ``c_extension``, deselected when that core is left out)."""
+    return context_class("cython")
 
 
 @pytest.mark.parametrize("name", OPERATIONS)

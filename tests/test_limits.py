@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from core_fixtures import compiled_core_untested
 from nesting import nest, nest_dict
 
 from fastctx import ContextError, LimitExceeded, limits
@@ -497,8 +498,7 @@ def _result(config: pytest.Config, bomb: str, implementation: str) -> dict[str, 
     if key not in _RUNS:
         _, action, _, setup = next(case for case in BOMBS if case[0] == bomb)
         wanted = [implementation]
-        if implementation == "python" and not config.getoption("no_c_extensions") \
-                and not os.environ.get("FASTCTX_NO_EXTENSIONS"):
+        if implementation == "python" and compiled_core_untested(config) is None:
             wanted.append("cython")
         for name in wanted:
             _RUNS.setdefault((bomb, name), _POOL.submit(_run_child, name, action, setup))

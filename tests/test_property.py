@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -284,13 +283,8 @@ class Lockstep(RuleBasedStateMachine):
 
 
 @pytest.mark.c_extension
-def test_cores_agree(request: pytest.FixtureRequest) -> None:
-    if request.config.getoption("no_c_extensions") or os.environ.get("FASTCTX_NO_EXTENSIONS"):
-        pytest.skip("the Cython core is not to be used")
-    try:
-        Lockstep.CY = context_class("cython")
-    except ImportError as exc:
-        pytest.skip(f"fastctx._core cannot be imported: {exc}")
+def test_cores_agree() -> None:
+    Lockstep.CY = context_class("cython")
     Lockstep.PY = context_class("python")
     run_state_machine_as_test(
         Lockstep, settings=settings(SETTINGS, max_examples=60, stateful_step_count=30))
