@@ -150,22 +150,23 @@ def assert_agree(fast: Outcome, slow: Outcome, what: str, keystore: dict[str, An
 # -- the oracle: sandboxed Jinja2 only ---------------------------------------------------------
 
 
-def jinja_program(source: str, is_expression: bool, name: str | None = None) -> Any:
-    """``jinja_only``, with a parse error reported the way ``compile_*`` reports it,
-    naming ``name`` (the string that was rendered) if given."""
+def jinja_program(ctx: Any, source: str, is_expression: bool, name: str | None = None) -> Any:
+    """``jinja_only``, with a parse error reported the way ``compile_*`` reports it for
+    ``ctx`` (scrubbed of its keystore values), naming ``name`` (the string that was
+    rendered) if given."""
     try:
         return _templating.jinja_only(source, is_expression)
     except Exception as exc:  # noqa: BLE001
-        error = _templating.error_for(exc, name or source, None)
+        error = _templating.error_for(exc, name or source, ctx)
     raise error
 
 
 def jinja_render(ctx: Any, source: str) -> str:
-    return jinja_program(source, False).render(ctx)  # type: ignore[no-any-return]
+    return jinja_program(ctx, source, False).render(ctx)  # type: ignore[no-any-return]
 
 
 def jinja_evaluate(ctx: Any, source: str, name: str | None = None) -> Any:
-    return jinja_program(source, True, name).evaluate(ctx, name)
+    return jinja_program(ctx, source, True, name).evaluate(ctx, name)
 
 
 def compiled_template(source: str) -> bool:
