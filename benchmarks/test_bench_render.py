@@ -3,7 +3,7 @@
 The baseline is what an engine does without fastctx: a dict context (shallow-copied per item)
 rendered by ``ImmutableSandboxedEnvironment`` with ``env.from_string`` templates and
 ``env.compile_expression`` expressions cached in dicts (``fastctx.bench.JinjaBaseline``).
-The contexts hold 100 task results (1 MB). Issue 3's targets: ``{{ item.host }}`` at most
+The contexts hold 100 task results (1 MB). The speed targets: ``{{ item.host }}`` at most
 300 ns (20x cached Jinja2), the mixed template at most 600 ns, the condition at most 1 µs
 (8x a compiled Jinja2 expression), a whole iteration at most 2.5 µs (10x the shallow-copy
 baseline, 10,000x deep-copying the 1 MB context).

@@ -80,9 +80,9 @@ def describe(outcome: Outcome) -> str:
     return f"{type(value).__name__}: {value}"[:2000]
 
 
-# Message differences that are only cosmetic: reported to the lead, accepted here (the error
-# class, path and the rest of the message must still be identical). Each maps the oracle's
-# message to the one the fast path is allowed to give instead.
+# Message differences that are only cosmetic (the wording, not what the message says), and
+# accepted here: the error class, path and the rest of the message must still be identical.
+# Each maps the oracle's message to the one the fast path is allowed to give instead.
 #
 # 1. A look-up under ``item``/``index`` while the context is not iterating: the core says
 #    "the context is not iterating over items", the Jinja2 path "no variable named 'item'"
@@ -904,7 +904,8 @@ def is_data(value: Any) -> bool:
 ])
 def test_expression_results_are_data(wc_class: type, source: str) -> None:
     """What evaluate/render_json return is JSON data (or they raise a ContextError), on
-    both paths: not a disagreement, a contract the differential run tripped over."""
+    both paths: not a disagreement between them, a rule of the API that the differential
+    run found both paths breaking."""
     ctx = make_context(wc_class, CTX)
     for what, fn in (("evaluate", lambda: ctx.evaluate(source)),
                      ("render_json", lambda: ctx.render_json("{{ " + source + " }}")),

@@ -149,7 +149,8 @@ def test_rendering_produces_the_secrets(ctx: Any) -> None:
 
 # -- errors raised while rendering templates that use secrets ------------------------------
 TEMPLATES = [
-    # the brief's own list
+    # a secret in arithmetic, a conversion, a regular expression, a key, an attribute, an
+    # index, a division, a range and a filter
     "{{ keystore.pw + 1 }}",
     "{{ int(keystore.pw) }}",
     "{{ match(keystore.pw ~ '(', 'x') }}",
