@@ -1,27 +1,26 @@
 """Fixtures of the benchmark suite (pytest-benchmark, the ``benchmark`` fixture only).
 
-``implementation`` is parametrized over the pure-Python twin and the Cython core (skipped when
-the extension cannot be imported, with ``FASTCTX_NO_EXTENSIONS`` set, or with
-``--no-c-extensions`` when the test suite's conftest defines it); ``WC`` is ``WorkflowContext``
-on that core. The builders make the workload of ``fastctx.bench`` (task results of about 10 KB,
-parameters, variables, items) as fastctx contexts and as the equivalent plain-dict context the
-baselines copy; contexts are built once per session and size, and never written to by a
-benchmark.
+``implementation`` ("python" or "cython"), ``wc_class`` (``WorkflowContext`` on that core) and the
+``--no-c-extensions`` option come from ``tests/core_fixtures.py``, shared with the test suite
+(``pythonpath = ["tests"]`` in pyproject.toml makes it importable, so a copy of the benchmarks
+needs ``tests/`` beside it). The builders make the workload of ``fastctx.bench`` (task results
+of about 10 KB, parameters, variables, items) as fastctx contexts and as the equivalent
+plain-dict context the baselines copy; contexts are built once per session and size, and
+never written to by a benchmark.
 
     pytest benchmarks/ --benchmark-only -p no:cacheprovider
 """
 
 from __future__ import annotations
 
-import os
+import sys
 from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
 import pytest
 
-from fastctx import _impl
-from fastctx._impl import WorkflowContext, context_class
+from fastctx._impl import WorkflowContext
 from fastctx.bench import (
     JinjaBaseline,
     build_context,
@@ -31,38 +30,16 @@ from fastctx.bench import (
     results_size,
 )
 
+# `pytest .` also collects tests/, whose conftest is loaded first and registers the plugin;
+# pytest refuses `pytest_plugins` in a conftest it meets only while collecting, as it would
+# meet this one then.
+if "core_fixtures" not in sys.modules:
+    pytest_plugins = ["core_fixtures"]
+
 #: The largest context of the suite: 500 task results of about 10 KB (5 MB).
 MAX_TASK_RESULTS = 500
 #: The context of the loop, render and iteration cases: 100 task results (1 MB).
 TASK_RESULTS = 100
-
-
-@pytest.fixture(
-    scope="session",
-    params=[
-        pytest.param("python", id="python"),
-        pytest.param("cython", id="cython", marks=pytest.mark.c_extension),
-    ],
-)
-def implementation(request: pytest.FixtureRequest) -> str:
-    """``"python"`` or ``"cython"``: the core the benchmark runs against."""
-    name: str = request.param
-    if name == "cython":
-        if request.config.getoption("no_c_extensions", default=False):
-            pytest.skip("--no-c-extensions given")
-        if os.environ.get("FASTCTX_NO_EXTENSIONS"):
-            pytest.skip("FASTCTX_NO_EXTENSIONS is set")
-        try:
-            _impl.load("cython")
-        except ImportError as exc:
-            pytest.skip(f"fastctx._core cannot be imported: {exc}")
-    return name
-
-
-@pytest.fixture(scope="session")
-def WC(implementation: str) -> type[WorkflowContext]:  # noqa: N802 - it is a class
-    """``WorkflowContext`` on the core of ``implementation``."""
-    return context_class(implementation)
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +57,7 @@ def task_results() -> Callable[[int], dict[str, Any]]:
 def make_context(
     task_results: Callable[[int], dict[str, Any]],
 ) -> Callable[[type[WorkflowContext], int], WorkflowContext]:
-    """``make_context(WC, n)``: a context with the parameters, variables and ``n`` results."""
+    """``make_context(wc_class, n)``: a context with the parameters, variables and ``n`` results."""
     built: dict[tuple[type[WorkflowContext], int], WorkflowContext] = {}
 
     def make(cls: type[WorkflowContext], count: int) -> WorkflowContext:

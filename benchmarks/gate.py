@@ -40,22 +40,22 @@ from fastctx.bench import (
     plain_context,
 )
 
-# The floors: baseline time / our time must be at least this. Set below the issues' targets
-# and above this machine's noise; the lead tunes them once the fast path has landed.
+# The floors: baseline time / our time must be at least this. Each sits below fastctx's speed
+# target for that ratio (given below) and above the noise of the machine it runs on.
 FLOORS: dict[str, float] = {
     # clone() of an empty context / clone() of a 5 MB one (500 task results of 10 KB): 1.0
-    # when clone is O(1); 0.67 lets the 5 MB clone take 1.5x the empty one (issue 2: 1.25x).
+    # when clone is O(1); 0.67 lets the 5 MB clone take 1.5x the empty one (target: 1.25x).
     "clone flatness": 0.67,
-    # Cached Jinja2 template / fast path, both rendering "{{ item.host }}" (issue 3: 20x;
+    # Cached Jinja2 template / fast path, both rendering "{{ item.host }}" (target: 20x;
     # measured 140x in one run on a loaded 2-core machine).
     "fast path": 15.0,
     # Compiled Jinja2 expression / evaluate_condition on "item.enabled and parameters.count
-    # > 0" (issue 3: 8x; measured 54x).
+    # > 0" (target: 8x; measured 54x).
     "conditions": 6.0,
     # Shallow-copied dict + cached Jinja2 / fastctx, one whole iteration: with_item, the
-    # when, render_json of a 4-field task input with 3 templates (issue 3: 10x; measured 38x).
+    # when, render_json of a 4-field task input with 3 templates (target: 10x; measured 38x).
     "iteration": 8.0,
-    # clone() on the pure-Python twin / on the Cython core (issue 2: 3x; measured 4.4-4.7x,
+    # clone() on the pure-Python twin / on the Cython core (target: 3x; measured 4.4-4.7x,
     # so the floor sits below the target by the noise seen between runs).
     "cython vs twin": 2.5,
 }

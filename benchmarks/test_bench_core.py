@@ -1,10 +1,10 @@
 """The core: clone by context size, the with-items loop by item count, the getters.
 
-These are the origin's tables. Each group holds the case on both cores and its baselines,
-measured in the same run: ``copy.deepcopy`` of the equivalent plain-dict context, a shallow
-copy of it (``dict(base)``), and ``contextvars.copy_context()``, the floor for an O(1) copy.
-Issue 2's targets: ``clone()`` at most 60 ns and flat (5 MB within 1.25x of empty), the loop
-at most 100 ns per item, the getters at most 50 ns, the Cython core 3x the twin on clone.
+These are the tables ``fastctx bench`` prints. Each group holds the case on both cores and its
+baselines, measured in the same run: ``copy.deepcopy`` of the equivalent plain-dict context, a
+shallow copy of it (``dict(base)``), and ``contextvars.copy_context()``, the floor for an O(1)
+copy. The speed targets: ``clone()`` at most 60 ns and flat (5 MB within 1.25x of empty), the
+loop at most 100 ns per item, the getters at most 50 ns, the Cython core 3x the twin on clone.
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ def loop_group(count: int) -> str:
 
 # -- clone by context size ----------------------------------------------------------------------
 @pytest.mark.parametrize("size", SIZES)
-def test_clone(benchmark: Any, WC: type[WorkflowContext], implementation: str,  # noqa: N803
+def test_clone(benchmark: Any, wc_class: type[WorkflowContext], implementation: str,
                make_context: Any, context_bytes: Any, size: int) -> None:
-    ctx = make_context(WC, size)
+    ctx = make_context(wc_class, size)
     benchmark.group = clone_group(size)
     benchmark.extra_info.update(case=f"fastctx-{implementation}", task_results=size,
                                 context_bytes=context_bytes(size))
@@ -91,10 +91,10 @@ def test_clone_contextvars_floor(benchmark: Any, size: int) -> None:
 
 # -- the with-items loop --------------------------------------------------------------------------
 @pytest.mark.parametrize("count", ITEM_COUNTS)
-def test_with_items_loop(benchmark: Any, WC: type[WorkflowContext],  # noqa: N803
+def test_with_items_loop(benchmark: Any, wc_class: type[WorkflowContext],
                          implementation: str, make_context: Any, items: Any,
                          count: int) -> None:
-    ctx = make_context(WC, LOOP_TASK_RESULTS)
+    ctx = make_context(wc_class, LOOP_TASK_RESULTS)
     benchmark.group = loop_group(count)
     benchmark.extra_info.update(case=f"after: fastctx-{implementation} with_item",
                                 items=count, task_results=LOOP_TASK_RESULTS)
@@ -129,17 +129,17 @@ def test_with_items_loop_contextvars_floor(benchmark: Any, items: Any, count: in
 
 
 # -- getters ------------------------------------------------------------------------------------
-def test_get_var(benchmark: Any, WC: type[WorkflowContext], implementation: str,  # noqa: N803
+def test_get_var(benchmark: Any, wc_class: type[WorkflowContext], implementation: str,
                  make_context: Any) -> None:
-    ctx = make_context(WC, LOOP_TASK_RESULTS)
+    ctx = make_context(wc_class, LOOP_TASK_RESULTS)
     benchmark.group = "getters: get_var"
     benchmark.extra_info.update(case=f"fastctx-{implementation}")
     assert benchmark(ctx.get_var, "region") == "eu-west-1"
 
 
-def test_get_task_result(benchmark: Any, WC: type[WorkflowContext],  # noqa: N803
+def test_get_task_result(benchmark: Any, wc_class: type[WorkflowContext],
                          implementation: str, make_context: Any) -> None:
-    ctx = make_context(WC, LOOP_TASK_RESULTS)
+    ctx = make_context(wc_class, LOOP_TASK_RESULTS)
     benchmark.group = "getters: get_task_result"
     benchmark.extra_info.update(case=f"fastctx-{implementation}")
     assert benchmark(ctx.get_task_result, "task_42")["return_code"] == 0

@@ -3,7 +3,7 @@
 The baseline is what an engine does without fastctx: a dict context (shallow-copied per item)
 rendered by ``ImmutableSandboxedEnvironment`` with ``env.from_string`` templates and
 ``env.compile_expression`` expressions cached in dicts (``fastctx.bench.JinjaBaseline``).
-The contexts hold 100 task results (1 MB). Issue 3's targets: ``{{ item.host }}`` at most
+The contexts hold 100 task results (1 MB). The speed targets: ``{{ item.host }}`` at most
 300 ns (20x cached Jinja2), the mixed template at most 600 ns, the condition at most 1 µs
 (8x a compiled Jinja2 expression), a whole iteration at most 2.5 µs (10x the shallow-copy
 baseline, 10,000x deep-copying the 1 MB context).
@@ -45,10 +45,10 @@ DEEPCOPY_ROUNDS = 5
 
 
 @pytest.fixture
-def view(WC: type[WorkflowContext], make_context: Any,  # noqa: N803
+def view(wc_class: type[WorkflowContext], make_context: Any,
          indexed_item: tuple[dict[str, Any], int]) -> WorkflowContext:
     """A with-items view of the 1 MB context."""
-    return make_context(WC, TASK_RESULTS).with_item(*indexed_item)
+    return make_context(wc_class, TASK_RESULTS).with_item(*indexed_item)
 
 
 @pytest.fixture
@@ -105,9 +105,9 @@ def test_condition_jinja_baseline(benchmark: Any, jinja: Any, scope: dict[str, A
 ITERATION_GROUP = "iteration: with_item + when + render_json of the task input"
 
 
-def test_iteration(benchmark: Any, WC: type[WorkflowContext], implementation: str,  # noqa: N803
+def test_iteration(benchmark: Any, wc_class: type[WorkflowContext], implementation: str,
                    make_context: Any, indexed_item: tuple[dict[str, Any], int]) -> None:
-    ctx = make_context(WC, TASK_RESULTS)
+    ctx = make_context(wc_class, TASK_RESULTS)
     benchmark.group = ITERATION_GROUP
     benchmark.extra_info.update(case=f"fastctx-{implementation}", task_results=TASK_RESULTS)
     assert benchmark(fastctx_iteration, ctx, *indexed_item) == EXPECTED_INPUT

@@ -98,9 +98,10 @@ BAD_OUTCOME_IDS = ["name", "lower", "0", "1", "None", "bool", "the-enum-class"]
 
 # -- the context before and after ----------------------------------------------------------
 @pytest.fixture
-def ctx(WC: type) -> Any:
-    ctx = WC({"p": 1}, {"v": "value", "d": {"a": [1, 2]}}, pack_config={"c": 1},
-             keystore={"k": "secret-value"}, system={"workflow_start": "2024-01-01T00:00:00Z"})
+def ctx(wc_class: type) -> Any:
+    ctx = wc_class({"p": 1}, {"v": "value", "d": {"a": [1, 2]}}, pack_config={"c": 1},
+                   keystore={"k": "secret-value"},
+                   system={"workflow_start": "2024-01-01T00:00:00Z"})
     ctx.set_task_result("fetch", {"rc": 0})
     ctx.set_last_task_outcome({"rc": 0}, TaskOutcome.SUCCEEDED)
     return ctx.with_item({"host": "h1"}, 3)
@@ -214,47 +215,49 @@ def test_values_must_be_json(ctx: Any, case: str, make: Callable[[], Any],
 
 
 CONSTRUCTORS: dict[str, Callable[[type, Any], Any]] = {
-    "parameters": lambda WC, value: WC({"a": value}),
-    "variables": lambda WC, value: WC(None, {"a": value}),
-    "pack_config": lambda WC, value: WC(pack_config={"a": value}),
-    "keystore": lambda WC, value: WC(keystore={"a": value}),
-    "system": lambda WC, value: WC(system={"a": value}),
-    "from_export-variables": lambda WC, value: WC.from_export({"variables": {"a": value}}),
-    "from_export-task_results": lambda WC, value: WC.from_export({"task_results": {"t": value}}),
-    "from_export-keystore": lambda WC, value: WC.from_export({"keystore": {"k": value}}),
-    "import_-system": lambda WC, value: WC.import_({"system": {"s": value}}),
-    "rebuild-parameters": lambda WC, value: WC.rebuild({"a": value}, None, None),
-    "rebuild-variables": lambda WC, value: WC.rebuild(None, {"a": value}, None),
-    "rebuild-task_results": lambda WC, value: WC.rebuild(None, None, {"t": value}),
+    "parameters": lambda cls, value: cls({"a": value}),
+    "variables": lambda cls, value: cls(None, {"a": value}),
+    "pack_config": lambda cls, value: cls(pack_config={"a": value}),
+    "keystore": lambda cls, value: cls(keystore={"a": value}),
+    "system": lambda cls, value: cls(system={"a": value}),
+    "from_export-variables": lambda cls, value: cls.from_export({"variables": {"a": value}}),
+    "from_export-task_results": lambda cls, value: cls.from_export({"task_results": {"t": value}}),
+    "from_export-keystore": lambda cls, value: cls.from_export({"keystore": {"k": value}}),
+    "import_-system": lambda cls, value: cls.import_({"system": {"s": value}}),
+    "rebuild-parameters": lambda cls, value: cls.rebuild({"a": value}, None, None),
+    "rebuild-variables": lambda cls, value: cls.rebuild(None, {"a": value}, None),
+    "rebuild-task_results": lambda cls, value: cls.rebuild(None, None, {"t": value}),
 }
 
 
 @pytest.mark.parametrize(("case", "make", "words"), NON_JSON, ids=NON_JSON_IDS)
-def test_constructors_refuse_non_json(WC: type, ctx: Any, case: str,
+def test_constructors_refuse_non_json(wc_class: type, ctx: Any, case: str,
                                       make: Callable[[], Any], words: tuple[str, ...]) -> None:
     before = snapshot(ctx)
-    problems = [problem(entry, lambda: call(WC, make()), (SerializationError, LimitExceeded),
+    problems = [problem(entry, lambda: call(wc_class, make()), (SerializationError, LimitExceeded),
                         words) for entry, call in CONSTRUCTORS.items()]
     assert [p for p in problems if p] == []
     assert_still_works(ctx, before)
-    assert WC({"a": 1}).render_template("{{ parameters.a }}") == "1"
+    assert wc_class({"a": 1}).render_template("{{ parameters.a }}") == "1"
 
 
 @pytest.mark.parametrize("value", [[1], "abc", 5, (("a", 1),), b"{}", 1.5],
                          ids=["list", "str", "int", "pairs", "bytes", "float"])
-def test_stores_must_be_objects(WC: type, ctx: Any, value: Any) -> None:
+def test_stores_must_be_objects(wc_class: type, ctx: Any, value: Any) -> None:
     before = snapshot(ctx)
     kind = type(value).__name__
-    for call in (lambda: WC(value), lambda: WC(None, value), lambda: WC(pack_config=value),
-                 lambda: WC(keystore=value), lambda: WC(system=value),
+    for call in (lambda: wc_class(value), lambda: wc_class(None, value),
+                 lambda: wc_class(pack_config=value), lambda: wc_class(keystore=value),
+                 lambda: wc_class(system=value),
                  lambda: ctx.set_pack_config(value), lambda: ctx.set_keystore(value)):
         refused(call, (TypeConversion, SerializationError), (kind,))
         assert_still_works(ctx, before)
 
 
-def test_a_mapping_that_is_not_a_dict_is_refused_or_copied(WC: type) -> None:
+def test_a_mapping_that_is_not_a_dict_is_refused_or_copied(wc_class: type) -> None:
     """An OrderedDict (or other Mapping) store is refused clearly or stored as a plain dict."""
-    for make in (lambda v: WC(v), lambda v: WC(None, v), lambda v: WC(keystore=v)):
+    for make in (lambda v: wc_class(v), lambda v: wc_class(None, v),
+                 lambda v: wc_class(keystore=v)):
         try:
             ctx = make(OrderedDict(a=1))
         except ContextError as exc:
@@ -348,13 +351,13 @@ def _each_fails_cleanly(ctx: Any, calls: tuple[Callable[[], Any], ...]) -> None:
         "variables-list", "variables-str", "variables-None", "parameters-int",
         "task_results-pairs", "system-str", "pack_config-tuple", "keystore-list",
         "int-keys-inside", "nan-inside", "10000-deep", "10000-deep-dict", "set-inside"])
-def test_from_export_refuses_malformed_data(WC: type, ctx: Any, data: Any,
+def test_from_export_refuses_malformed_data(wc_class: type, ctx: Any, data: Any,
                                             words: tuple[str, ...]) -> None:
     before = snapshot(ctx)
-    for load in (WC.from_export, WC.import_):
+    for load in (wc_class.from_export, wc_class.import_):
         refused(lambda: load(data), (SerializationError, LimitExceeded), words)
     assert_still_works(ctx, before)
-    assert WC.from_export(ctx.export()).render_template("{{ v }}") == "value"
+    assert wc_class.from_export(ctx.export()).render_template("{{ v }}") == "value"
 
 
 # -- rebuild -------------------------------------------------------------------------------
@@ -364,16 +367,16 @@ def test_from_export_refuses_malformed_data(WC: type, ctx: Any, data: Any,
                          ids=["parameters-list", "parameters-str", "variables-str",
                               "variables-int", "task_results-int", "task_results-pairs",
                               "task_results-bytes", "parameters-object"])
-def test_rebuild_refuses_non_mappings(WC: type, ctx: Any, args: tuple[Any, ...]) -> None:
+def test_rebuild_refuses_non_mappings(wc_class: type, ctx: Any, args: tuple[Any, ...]) -> None:
     before = snapshot(ctx)
     bad = next(arg for arg in args if arg is not None)
-    refused(lambda: WC.rebuild(*args), (TypeConversion, SerializationError),
+    refused(lambda: wc_class.rebuild(*args), (TypeConversion, SerializationError),
             (type(bad).__name__,))
     assert_still_works(ctx, before)
 
 
-def test_rebuild_refuses_bad_task_names(WC: type) -> None:
-    refused(lambda: WC.rebuild(None, None, {1: {"rc": 0}}), TypeConversion, ("name",))
+def test_rebuild_refuses_bad_task_names(wc_class: type) -> None:
+    refused(lambda: wc_class.rebuild(None, None, {1: {"rc": 0}}), TypeConversion, ("name",))
 
 
 # -- with_item, set_current_item, set_last_task_outcome -----------------------------------

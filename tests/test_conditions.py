@@ -8,8 +8,8 @@ from fastctx import TaskOutcome, TypeConversion, VariableNotFound
 
 
 @pytest.fixture
-def ctx(WC: type):
-    return WC({"count": 7, "limit": 5}, {"name": "web", "empty": []})
+def ctx(wc_class: type):
+    return wc_class({"count": 7, "limit": 5}, {"name": "web", "empty": []})
 
 
 FALSY = [None, False, 0, 0.0, "", [], {}, "false", "False", "FALSE", "no", "No", "NO", "0"]
@@ -55,8 +55,8 @@ def test_truthy_values(ctx, value) -> None:
         ("{{ name | upper == 'WEB' }}", True),
     ],
 )
-def test_rendered_strings_by_their_words(WC: type, template: str, expected: bool) -> None:
-    ctx = WC({}, {"total": 7, "name": "web"})
+def test_rendered_strings_by_their_words(wc_class: type, template: str, expected: bool) -> None:
+    ctx = wc_class({}, {"total": 7, "name": "web"})
     assert ctx.evaluate_condition(template) is expected
 
 

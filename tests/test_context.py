@@ -20,8 +20,8 @@ FETCH = {"data": {"items": [10, 20, 30], "count": 3, "my key": "spaced"}, "statu
 
 
 @pytest.fixture
-def ctx(WC: type):
-    ctx = WC(
+def ctx(wc_class: type):
+    ctx = wc_class(
         {"url": "http://example.org", "count": 7},
         {"greeting": "hello", "hosts": ["web1", "web2", "web3"], "nested": {"a": {"b": [1, 2]}}},
         pack_config={"api_token": "tok-123", "region": "eu"},
@@ -99,9 +99,9 @@ def test_item_undefined_when_not_iterating(ctx) -> None:
     assert err.value.path == "index"
 
 
-def test_workflow_start_is_iso8601_utc_set_at_construction(WC: type) -> None:
+def test_workflow_start_is_iso8601_utc_set_at_construction(wc_class: type) -> None:
     before = datetime.datetime.now(datetime.timezone.utc)
-    ctx = WC()
+    ctx = wc_class()
     after = datetime.datetime.now(datetime.timezone.utc)
     start = ctx.system["workflow_start"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)", start), start
@@ -113,12 +113,12 @@ def test_workflow_start_is_iso8601_utc_set_at_construction(WC: type) -> None:
     assert clone.evaluate("system.workflow_start") == start  # fixed at construction
 
 
-def test_system_given_to_constructor(WC: type) -> None:
-    ctx = WC(system={"run_id": "r-1"})
+def test_system_given_to_constructor(wc_class: type) -> None:
+    ctx = wc_class(system={"run_id": "r-1"})
     assert ctx.evaluate("system.run_id") == "r-1"
     assert "workflow_start" in ctx.system
     # An explicit workflow_start (a resumed run) is kept: the implementation's choice.
-    assert WC(system={"workflow_start": "2020-01-01T00:00:00Z"}).system["workflow_start"] \
+    assert wc_class(system={"workflow_start": "2020-01-01T00:00:00Z"}).system["workflow_start"] \
         == "2020-01-01T00:00:00Z"
 
 
@@ -302,11 +302,11 @@ def test_getters_return_the_stored_object(ctx) -> None:
     assert ctx.get_task_result("nope", 0) == 0
 
 
-def test_constructor_takes_top_level_copies(WC: type) -> None:
+def test_constructor_takes_top_level_copies(wc_class: type) -> None:
     # The implementation's choice: the stores are the context's own dicts (shallow copies),
     # values inside are the caller's objects.
     params = {"a": [1]}
-    ctx = WC(params)
+    ctx = wc_class(params)
     params["b"] = 2
     assert "b" not in ctx.parameters
     assert ctx.parameters["a"] is params["a"]
@@ -333,8 +333,8 @@ BAD_VALUES = [
 
 
 @pytest.mark.parametrize("bad", BAD_VALUES)
-def test_non_json_values_are_refused(WC: type, bad) -> None:
-    ctx = WC({"p": 1})
+def test_non_json_values_are_refused(wc_class: type, bad) -> None:
+    ctx = wc_class({"p": 1})
     with pytest.raises(SerializationError, match="'v'"):
         ctx.set_var("v", bad)
     with pytest.raises(SerializationError, match="'t'"):
@@ -347,7 +347,7 @@ def test_non_json_values_are_refused(WC: type, bad) -> None:
                    {"pack_config": {"x": bad}}, {"keystore": {"x": bad}},
                    {"system": {"x": bad}}):
         with pytest.raises(SerializationError):
-            WC(**kwargs)
+            wc_class(**kwargs)
     with pytest.raises(SerializationError):
         ctx.set_pack_config({"x": bad})
     with pytest.raises(SerializationError):
@@ -369,8 +369,8 @@ BAD_NAMES = [
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
-def test_wrong_type_names_are_refused_by_setters(WC: type, name) -> None:
-    ctx = WC()
+def test_wrong_type_names_are_refused_by_setters(wc_class: type, name) -> None:
+    ctx = wc_class()
     for call in (lambda: ctx.set_var(name, 1), lambda: ctx.set_task_result(name, 1),
                  lambda: ctx.set_system(name, 1)):
         with pytest.raises(TypeConversion, match="name"):
@@ -380,18 +380,18 @@ def test_wrong_type_names_are_refused_by_setters(WC: type, name) -> None:
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
-def test_wrong_type_names_are_refused_by_getters(WC: type, name) -> None:
-    ctx = WC()
+def test_wrong_type_names_are_refused_by_getters(wc_class: type, name) -> None:
+    ctx = wc_class()
     with pytest.raises(TypeConversion, match="name"):
         ctx.get_var(name)
     with pytest.raises(TypeConversion, match="name"):
         ctx.get_task_result(name)
 
 
-def test_wrong_type_arguments_are_refused(WC: type) -> None:
-    ctx = WC()
+def test_wrong_type_arguments_are_refused(wc_class: type) -> None:
+    ctx = wc_class()
     with pytest.raises(TypeConversion, match="parameters"):
-        WC([1, 2])
+        wc_class([1, 2])
     with pytest.raises(TypeConversion, match="pack_config"):
         ctx.set_pack_config(["x"])
     with pytest.raises(TypeConversion, match="keystore"):

@@ -80,9 +80,9 @@ def describe(outcome: Outcome) -> str:
     return f"{type(value).__name__}: {value}"[:2000]
 
 
-# Message differences that are only cosmetic: reported to the lead, accepted here (the error
-# class, path and the rest of the message must still be identical). Each maps the oracle's
-# message to the one the fast path is allowed to give instead.
+# Message differences that are only cosmetic (the wording, not what the message says), and
+# accepted here: the error class, path and the rest of the message must still be identical.
+# Each maps the oracle's message to the one the fast path is allowed to give instead.
 #
 # 1. A look-up under ``item``/``index`` while the context is not iterating: the core says
 #    "the context is not iterating over items", the Jinja2 path "no variable named 'item'"
@@ -150,22 +150,23 @@ def assert_agree(fast: Outcome, slow: Outcome, what: str, keystore: dict[str, An
 # -- the oracle: sandboxed Jinja2 only ---------------------------------------------------------
 
 
-def jinja_program(source: str, is_expression: bool, name: str | None = None) -> Any:
-    """``jinja_only``, with a parse error reported the way ``compile_*`` reports it,
-    naming ``name`` (the string that was rendered) if given."""
+def jinja_program(ctx: Any, source: str, is_expression: bool, name: str | None = None) -> Any:
+    """``jinja_only``, with a parse error reported the way ``compile_*`` reports it for
+    ``ctx`` (scrubbed of its keystore values), naming ``name`` (the string that was
+    rendered) if given."""
     try:
         return _templating.jinja_only(source, is_expression)
     except Exception as exc:  # noqa: BLE001
-        error = _reporting.error_for(exc, name or source, None)
+        error = _reporting.error_for(exc, name or source, ctx)
     raise error
 
 
 def jinja_render(ctx: Any, source: str) -> str:
-    return jinja_program(source, False).render(ctx)  # type: ignore[no-any-return]
+    return jinja_program(ctx, source, False).render(ctx)  # type: ignore[no-any-return]
 
 
 def jinja_evaluate(ctx: Any, source: str, name: str | None = None) -> Any:
-    return jinja_program(source, True, name).evaluate(ctx, name)
+    return jinja_program(ctx, source, True, name).evaluate(ctx, name)
 
 
 def compiled_template(source: str) -> bool:
@@ -294,10 +295,10 @@ context_specs = st.fixed_dictionaries({
 })
 
 
-def make_context(WC: type, spec: dict[str, Any]) -> Any:
-    ctx = WC(spec["parameters"], spec["variables"], pack_config=spec["config"],
-             keystore=spec.get("keystore", {}),
-             system={"workflow_start": "2026-01-01T00:00:00.000000Z"})
+def make_context(wc_class: type, spec: dict[str, Any]) -> Any:
+    ctx = wc_class(spec["parameters"], spec["variables"], pack_config=spec["config"],
+                   keystore=spec.get("keystore", {}),
+                   system={"workflow_start": "2026-01-01T00:00:00.000000Z"})
     for name, result in spec["tasks"].items():
         ctx.set_task_result(name, result)
     if spec["item"] is not None:
@@ -559,7 +560,7 @@ def assert_share(stats: Counter[str], name: str) -> None:
         f"the compiled form served only {share:.0%} of {total} cases: {dict(stats)}"
 
 
-def test_templates_agree(WC: type) -> None:
+def test_templates_agree(wc_class: type) -> None:
     stats: Counter[str] = Counter()
 
     @SETTINGS
@@ -573,14 +574,14 @@ def test_templates_agree(WC: type) -> None:
                             for part in _templating.compile_template(source)):
             stats["lookups only"] += 1
             event("template: text and look-ups only")
-        check_template(make_context(WC, spec), source)
+        check_template(make_context(wc_class, spec), source)
 
     check()
     assert_share(stats, "compiled")
     assert stats["lookups only"] >= 10, dict(stats)
 
 
-def test_expressions_agree(WC: type) -> None:
+def test_expressions_agree(wc_class: type) -> None:
     """evaluate(src), and render_json of a pure "{{ src }}" (type preservation), against the
     Jinja2-only evaluation of src."""
     stats: Counter[str] = Counter()
@@ -596,7 +597,7 @@ def test_expressions_agree(WC: type) -> None:
         stats["cases"] += 1
         stats["compiled"] += compiled
         event("expression: compiled" if compiled else "expression: Jinja2")
-        ctx = make_context(WC, spec)
+        ctx = make_context(wc_class, spec)
         check_expression(ctx, source)
         open_, close = delimiters
         if open_ == "{{" and source[:1] in "-+":
@@ -659,11 +660,11 @@ json_documents = st.recursive(
 ).map(_with_pure_strings)
 
 
-def test_render_json_documents_agree(WC: type) -> None:
+def test_render_json_documents_agree(wc_class: type) -> None:
     @settings(SETTINGS, max_examples=100)
     @given(spec=context_specs, document=json_documents)
     def check(spec: dict[str, Any], document: tuple[Any, dict[str, str]]) -> None:
-        ctx = make_context(WC, spec)
+        ctx = make_context(wc_class, spec)
         value, pure = document
         assert_agree(run(lambda: ctx.render_json(value)),
                      run(lambda: expected_json(ctx, value, pure)),
@@ -841,13 +842,13 @@ def check_case(ctx: Any, kind: str, source: str) -> None:
 
 @pytest.mark.parametrize(("kind", "source", "spec"), TRICKY,
                          ids=[f"{kind}:{source}" for kind, source, _ in TRICKY])
-def test_tricky_cases(WC: type, kind: str, source: str, spec: dict[str, Any]) -> None:
-    check_case(make_context(WC, spec), kind, source)
+def test_tricky_cases(wc_class: type, kind: str, source: str, spec: dict[str, Any]) -> None:
+    check_case(make_context(wc_class, spec), kind, source)
 
 
 @pytest.mark.parametrize(("kind", "source", "spec"), REGRESSIONS)
-def test_regressions(WC: type, kind: str, source: str, spec: dict[str, Any]) -> None:
-    check_case(make_context(WC, spec), kind, source)
+def test_regressions(wc_class: type, kind: str, source: str, spec: dict[str, Any]) -> None:
+    check_case(make_context(wc_class, spec), kind, source)
 
 
 RENDER_JSON_REGRESSIONS = [
@@ -868,8 +869,8 @@ RENDER_JSON_REGRESSIONS = [
 
 
 @pytest.mark.parametrize("text", RENDER_JSON_REGRESSIONS)
-def test_render_json_regressions(WC: type, text: str) -> None:
-    ctx = make_context(WC, CTX)
+def test_render_json_regressions(wc_class: type, text: str) -> None:
+    ctx = make_context(wc_class, CTX)
     inner = _templating.pure_expression(text)  # for the cosmetic message differences only
     assert_agree(run(lambda: ctx.render_json(text)), run(lambda: jinja_render(ctx, text)),
                  f"render_json({text!r})", ctx.keystore,
@@ -901,10 +902,11 @@ def is_data(value: Any) -> bool:
     "{'a': 1} | items",  # a list of tuples
     "[[] | first]",  # raising VariableNotFound is fine too
 ])
-def test_expression_results_are_data(WC: type, source: str) -> None:
+def test_expression_results_are_data(wc_class: type, source: str) -> None:
     """What evaluate/render_json return is JSON data (or they raise a ContextError), on
-    both paths: not a disagreement, a contract the differential run tripped over."""
-    ctx = make_context(WC, CTX)
+    both paths: not a disagreement between them, a rule of the API that the differential
+    run found both paths breaking."""
+    ctx = make_context(wc_class, CTX)
     for what, fn in (("evaluate", lambda: ctx.evaluate(source)),
                      ("render_json", lambda: ctx.render_json("{{ " + source + " }}")),
                      ("jinja2 only", lambda: jinja_evaluate(ctx, source))):
@@ -923,8 +925,8 @@ def test_expression_results_are_data(WC: type, source: str) -> None:
     ("{{ [1, 2] | reverse }}", "[2,1]"),
     ("{{ ([1, 1] | unique) ~ '' }}", "[1]"),
 ])
-def test_iterators_print_as_json(WC: type, template: str, expected: str) -> None:
-    ctx = make_context(WC, CTX)
+def test_iterators_print_as_json(wc_class: type, template: str, expected: str) -> None:
+    ctx = make_context(wc_class, CTX)
     assert ctx.render_template(template) == expected
     assert jinja_render(ctx, template) == expected
 

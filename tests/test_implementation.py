@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
 
@@ -28,13 +27,13 @@ def test_env_var_selects_python_twin(implementation: str) -> None:
         "assert fastctx.IMPLEMENTATION == 'python', fastctx.IMPLEMENTATION\n"
         "assert fastctx.WorkflowContext.implementation == 'python'\n"
         "assert 'fastctx._core' not in sys.modules\n"
-        f"WC = context_class({implementation!r})\n"
-        "ctx = WC({'n': 2}).with_item({'host': 'web1'}, 0)\n"
+        f"cls = context_class({implementation!r})\n"
+        "ctx = cls({'n': 2}).with_item({'host': 'web1'}, 0)\n"
         "assert ctx.render_template('{{ item.host }}:{{ parameters.n }}') == 'web1:2'\n"
         "print('ok')\n"
     )
     if implementation == "python":  # the Cython core must not even be imported
-        code = code.replace("WC = context_class('python')", "WC = fastctx.WorkflowContext")
+        code = code.replace("cls = context_class('python')", "cls = fastctx.WorkflowContext")
     env = {**os.environ, "FASTCTX_NO_EXTENSIONS": "1"}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                           text=True, timeout=60)
@@ -42,31 +41,31 @@ def test_env_var_selects_python_twin(implementation: str) -> None:
     assert proc.stdout.strip() == "ok"
 
 
-@pytest.mark.c_extension
-def test_compiled_core_is_selected(implementation: str) -> None:
-    # Fails when the extension was not built or does not import where it should.
-    if os.environ.get("FASTCTX_NO_EXTENSIONS"):
-        pytest.skip("FASTCTX_NO_EXTENSIONS is set")
-    if platform.python_implementation() != "CPython":
-        pytest.skip("the compiled core is only built for CPython")
+@pytest.mark.c_extension(must_load=True)
+def test_compiled_core_is_selected() -> None:
+    # Fails when the extension was not built or does not import where it should: the plugin
+    # (core_fixtures.py) keeps this test selected on CPython when the core cannot be imported
+    # and neither --no-c-extensions nor FASTCTX_NO_EXTENSIONS asked to leave it out.
+    try:
+        from fastctx import _core  # type: ignore[attr-defined]
+    except ImportError as exc:
+        pytest.fail(f"the compiled core fastctx._core cannot be imported: {exc}")
     assert fastctx.IMPLEMENTATION == "cython"
     assert fastctx.WorkflowContext.implementation == "cython"
-    from fastctx import _core  # type: ignore[attr-defined]
-
     assert _core.__file__ is not None
     assert not _core.__file__.endswith(".py")
 
 
-def test_same_public_names(WC: type) -> None:
-    assert _public(WC) == _public(PYTHON_CLASS)
-    assert WC.implementation in ("python", "cython")
+def test_same_public_names(wc_class: type) -> None:
+    assert _public(wc_class) == _public(PYTHON_CLASS)
+    assert wc_class.implementation in ("python", "cython")
     for name in ("clone", "with_item", "set_current_item", "clear_current_item", "set_var",
                  "get_var", "set_task_result", "get_task_result", "set_pack_config",
                  "set_keystore", "set_system", "set_last_task_outcome", "render_template",
                  "render_json", "evaluate", "evaluate_condition", "publish_from_result",
                  "export", "from_export", "import_", "export_variables", "rebuild",
                  "current_item", "current_index"):
-        assert name in _public(WC), name
+        assert name in _public(wc_class), name
 
 
 def test_cores_expose_same_module_names(implementation: str) -> None:

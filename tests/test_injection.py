@@ -307,8 +307,8 @@ def _call_from_template_machinery(function: Callable[..., Any], *args: Any) -> A
     return namespace["result"]
 
 
-def test_canary_ignores_a_plain_render(WC: type, canary: Callable[[], Any]) -> None:
-    ctx = WC({"n": 3}, {"x": {"a": [1, 2]}})
+def test_canary_ignores_a_plain_render(wc_class: type, canary: Callable[[], Any]) -> None:
+    ctx = wc_class({"n": 3}, {"x": {"a": [1, 2]}})
     with canary():
         assert ctx.render_template(
             "{% for i in range(parameters.n) %}{{ i|string|upper }}{{ x.a|tojson }}{% endfor %}"
@@ -321,10 +321,10 @@ def test_canary_ignores_a_plain_render(WC: type, canary: Callable[[], Any]) -> N
 
 # -- the payloads --------------------------------------------------------------------------
 @pytest.fixture
-def ctx(WC: type) -> Any:
-    ctx = WC({"p": "param", "n": 2}, {"x": {"a": 1}, "v": "value"},
-             pack_config={"api_url": "https://example.invalid"},
-             keystore={"pw": "hunter2-Secret"})
+def ctx(wc_class: type) -> Any:
+    ctx = wc_class({"p": "param", "n": 2}, {"x": {"a": 1}, "v": "value"},
+                   pack_config={"api_url": "https://example.invalid"},
+                   keystore={"pw": "hunter2-Secret"})
     ctx.set_task_result("fetch", {"rc": 0, "out": "ok"})
     ctx.set_last_task_outcome({"rc": 0}, TaskOutcome.SUCCEEDED)
     return ctx
@@ -444,9 +444,9 @@ def test_payload_is_refused_or_harmless(ctx: Any, payload: str,
 
 # -- data is never re-evaluated ------------------------------------------------------------
 @pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
-def test_data_holding_a_payload_is_text(WC: type, payload: str,
+def test_data_holding_a_payload_is_text(wc_class: type, payload: str,
                                         canary: Callable[[], Any]) -> None:
-    ctx = WC({"p": payload, "nested": {"list": [payload]}}, {"v": payload})
+    ctx = wc_class({"p": payload, "nested": {"list": [payload]}}, {"v": payload})
     ctx.set_task_result("t", {"out": payload, "lines": [payload, payload]})
     ctx.set_system("s", payload)
     view = ctx.with_item(payload, 0)
@@ -479,5 +479,5 @@ def test_data_holding_a_payload_is_text(WC: type, payload: str,
         assert ctx.render_template("{{ o }}|{{ whole.out }}") == f"{payload}|{payload}"
         exported = ctx.export()
         assert exported["variables"]["v"] == payload
-        clone = WC.from_export(exported).with_item(payload, 0)
+        clone = wc_class.from_export(exported).with_item(payload, 0)
         assert clone.render_template("{{ item }}{{ v }}") == payload + payload

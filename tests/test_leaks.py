@@ -100,10 +100,10 @@ def _raises(fn: Callable[[], Any], error: type[BaseException]) -> Callable[[], N
     return op
 
 
-def operations(WC: type) -> dict[str, tuple[Callable[[], Any], int]]:  # noqa: N803
+def operations(wc_class: type) -> dict[str, tuple[Callable[[], Any], int]]:
     """name -> (one call of the operation, divisor of the iteration count for its cost)."""
-    root = WC({"count": 3, "url": "http://x"}, {"greeting": "hi"},
-              pack_config={"region": "eu"}, keystore={"password": "s3cret-value"})
+    root = wc_class({"count": 3, "url": "http://x"}, {"greeting": "hi"},
+                    pack_config={"region": "eu"}, keystore={"password": "s3cret-value"})
     root.set_task_result("fetch", {"hosts": ["a", "b", "c"], "data": {"n": 1}})
     root.set_last_task_outcome({"ok": True, "n": 7}, TaskOutcome.SUCCEEDED)
     view = root.with_item({"host": "h", "n": 2}, 1)
@@ -200,44 +200,38 @@ def measure(op: Callable[[], Any], n: int) -> Growth:
 
 
 @pytest.fixture(scope="module")
-def CWC(request: pytest.FixtureRequest) -> type:  # noqa: N802 - it is a class
-    """``WorkflowContext`` on the Cython core: the one whose reference counting is hand-made."""
-    if request.config.getoption("no_c_extensions"):
-        pytest.skip("--no-c-extensions given")
-    if os.environ.get("FASTCTX_NO_EXTENSIONS"):
-        pytest.skip("FASTCTX_NO_EXTENSIONS is set")
-    try:
-        return context_class("cython")
-    except ImportError as exc:
-        pytest.skip(f"fastctx._core cannot be imported: {exc}")
+def cython_class() -> type:
+    """``WorkflowContext`` on the Cython core: the one whose reference counting is hand-made
+    (for tests marked ``c_extension``, deselected when that core is left out)."""
+    return context_class("cython")
 
 
 @pytest.mark.parametrize("name", OPERATIONS)
-def test_flat_quick(WC: type, name: str) -> None:
-    op, cost = operations(WC)[name]
-    growth = measure(op, QUICK[WC.implementation] // cost)
-    print(f"{WC.implementation}/{name}: {growth}")
+def test_flat_quick(wc_class: type, name: str) -> None:
+    op, cost = operations(wc_class)[name]
+    growth = measure(op, QUICK[wc_class.implementation] // cost)
+    print(f"{wc_class.implementation}/{name}: {growth}")
     growth.check()
 
 
 @pytest.mark.slow
 @pytest.mark.c_extension
 @pytest.mark.parametrize("name", OPERATIONS)
-def test_flat_million(CWC: type, name: str) -> None:
-    op, cost = operations(CWC)[name]
+def test_flat_million(cython_class: type, name: str) -> None:
+    op, cost = operations(cython_class)[name]
     growth = measure(op, MILLION // cost)
     print(f"cython/{name}: {growth}")
     growth.check()
 
 
 @pytest.mark.skipif(tracemalloc.is_tracing(), reason="tracemalloc is already tracing")
-def test_tracemalloc_flat(WC: type) -> None:  # noqa: N803
+def test_tracemalloc_flat(wc_class: type) -> None:
     """Python-level allocations: what a loop allocated and did not free, by source line.
 
     Tracing starts after the warm-up, so whatever is still traced after the loop (and a
     collection) was allocated by the loop and kept.
     """
-    for name, (op, cost) in operations(WC).items():
+    for name, (op, cost) in operations(wc_class).items():
         n = max(1_000 // cost, 20)
         for _ in range(n):
             op()

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from core_fixtures import compiled_core_untested
 from nesting import nest, nest_dict
 
 from fastctx import ContextError, LimitExceeded, limits
@@ -93,8 +94,8 @@ def _raises_limit(call: Any, name: str, what: str = "") -> None:
         pytest.fail(f"{name} not enforced: {what or call} gave {value!r:.100}")
 
 
-def test_max_output(WC: type) -> None:
-    ctx = WC(None, {"big": "x" * 60, "items": list(range(10))})
+def test_max_output(wc_class: type) -> None:
+    ctx = wc_class(None, {"big": "x" * 60, "items": list(range(10))})
     limits.configure(max_output=100)
     for template in ("{{ 'x' * 101 }}",                           # compiled expression
                      "{{ big }}{{ big }}",                         # fast path: look-ups only
@@ -114,8 +115,8 @@ def test_max_output(WC: type) -> None:
     assert ctx.render_template("{% if true %}{{ big }}{{ big }}{% endif %}") == "x" * 120
 
 
-def test_max_template_length(WC: type, implementation: str) -> None:
-    ctx = WC(None, {"v": 1})
+def test_max_template_length(wc_class: type, implementation: str) -> None:
+    ctx = wc_class(None, {"v": 1})
     limits.configure(max_template_length=50)
     # Not rendered by any other test: a cached template is another test's business.
     long_template = "{{ v }}" + implementation + "x" * 50
@@ -132,9 +133,10 @@ def test_max_template_length(WC: type, implementation: str) -> None:
     assert ctx.evaluate(long_expression) == 21
 
 
-def test_max_template_length_applies_to_cached_templates(WC: type, implementation: str) -> None:
+def test_max_template_length_applies_to_cached_templates(wc_class: type,
+                                                         implementation: str) -> None:
     """A template rendered (and cached) before the limit was lowered is refused after."""
-    ctx = WC(None, {"v": 1})
+    ctx = wc_class(None, {"v": 1})
     template = "{{ v }} cached-before-lowering " + implementation + "y" * 40
     expression = "v + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10 + 11 + 12 + 13" + \
         (" + 0" if implementation == "cython" else " - 0")
@@ -145,8 +147,8 @@ def test_max_template_length_applies_to_cached_templates(WC: type, implementatio
     _raises_limit(lambda: ctx.evaluate(expression), "max_template_length")
 
 
-def test_max_range(WC: type) -> None:
-    ctx = WC()
+def test_max_range(wc_class: type) -> None:
+    ctx = wc_class()
     limits.configure(max_range=10)
     for call in (lambda: ctx.render_template("{{ range(11) }}"),
                  lambda: ctx.evaluate("range(11)"),
@@ -159,8 +161,8 @@ def test_max_range(WC: type) -> None:
     assert ctx.evaluate("range(11)") == list(range(11))
 
 
-def test_max_repeat(WC: type) -> None:
-    ctx = WC(None, {"s": "ab"})
+def test_max_repeat(wc_class: type) -> None:
+    ctx = wc_class(None, {"s": "ab"})
     limits.configure(max_repeat=10)
     for template in ("{{ 'a' * 11 }}", "{{ 6 * s }}", "{{ [1] * 11 }}", "{{ [1, 2] * 6 }}",
                      "{% if true %}{{ s * 6 }}{% endif %}", "{{ 'x'|center(11) }}",
@@ -175,8 +177,8 @@ def test_max_repeat(WC: type) -> None:
     assert ctx.render_template("{{ '%11d'|format(1) }}") == "%11d" % 1
 
 
-def test_max_power(WC: type) -> None:
-    ctx = WC(None, {"e": 11})
+def test_max_power(wc_class: type) -> None:
+    ctx = wc_class(None, {"e": 11})
     limits.configure(max_power=10)
     for call in (lambda: ctx.render_template("{{ 2 ** 11 }}"),
                  lambda: ctx.evaluate("2 ** e"),
@@ -189,15 +191,15 @@ def test_max_power(WC: type) -> None:
     assert ctx.evaluate("2 ** e") == 2048
 
 
-def test_max_power_bounds_the_result_not_only_the_exponent(WC: type) -> None:
+def test_max_power_bounds_the_result_not_only_the_exponent(wc_class: type) -> None:
     """Powers of powers: each exponent is within max_power, the result is not."""
-    ctx = WC()
+    ctx = wc_class()
     limits.configure(max_power=10)
     _raises_limit(lambda: ctx.evaluate("((10 ** 10) ** 10) ** 10"), "max_power")
 
 
-def test_max_depth(WC: type) -> None:
-    ctx = WC(None, {"ok": nest(5)})
+def test_max_depth(wc_class: type) -> None:
+    ctx = wc_class(None, {"ok": nest(5)})
     limits.configure(max_depth=5)
     deep, deep_dict = nest(6), nest_dict(6)
     for call in (lambda: ctx.set_var("x", deep),
@@ -208,10 +210,10 @@ def test_max_depth(WC: type) -> None:
                  lambda: ctx.set_keystore({"a": deep}),
                  lambda: ctx.publish_from_result(deep, "x"),
                  lambda: ctx.render_json(nest(6, "{{ 1 }}")),
-                 lambda: WC(None, {"a": deep}),
-                 lambda: WC.from_export({"variables": {"a": deep}}),
-                 lambda: WC.from_export({"task_results": {"t": deep_dict}}),
-                 lambda: WC.rebuild(None, None, {"t": deep})):
+                 lambda: wc_class(None, {"a": deep}),
+                 lambda: wc_class.from_export({"variables": {"a": deep}}),
+                 lambda: wc_class.from_export({"task_results": {"t": deep_dict}}),
+                 lambda: wc_class.rebuild(None, None, {"t": deep})):
         _raises_limit(call, "max_depth")
     assert "x" not in ctx.variables and "t" not in ctx.task_results
     limits.configure(max_depth=10)
@@ -219,8 +221,8 @@ def test_max_depth(WC: type) -> None:
     assert ctx.render_json(nest(6, "{{ 1 }}")) == nest(6, 1)
 
 
-def test_max_recursion_of_macros(WC: type) -> None:
-    ctx = WC()
+def test_max_recursion_of_macros(wc_class: type) -> None:
+    ctx = wc_class()
     limits.configure(max_recursion=5)
     template = ("{% macro f(n) %}{% if n < 6 %}{{ f(n + 1) }}{% else %}{{ n }}{% endif %}"
                 "{% endmacro %}{{ f(0) }}")
@@ -238,8 +240,8 @@ def test_max_recursion_of_macros(WC: type) -> None:
     assert ctx.render_template(template) == "6"
 
 
-def test_max_loop_iterations(WC: type) -> None:
-    ctx = WC()
+def test_max_loop_iterations(wc_class: type) -> None:
+    ctx = wc_class()
     limits.configure(max_loop_iterations=100)
     _raises_limit(lambda: ctx.render_template(
         "{% for a in range(11) %}{% for b in range(10) %}{% endfor %}{% endfor %}"),
@@ -254,9 +256,9 @@ def test_max_loop_iterations(WC: type) -> None:
         "{% for a in range(11) %}{% for b in range(10) %}{% endfor %}{% endfor %}") == ""
 
 
-def test_limits_are_per_render(WC: type) -> None:
+def test_limits_are_per_render(wc_class: type) -> None:
     """The loop budget and the macro depth start afresh with each render."""
-    ctx = WC()
+    ctx = wc_class()
     limits.configure(max_loop_iterations=100, max_recursion=5)
     for _ in range(3):
         assert ctx.render_template("{% for a in range(90) %}{% endfor %}") == ""
@@ -285,8 +287,8 @@ import fastctx
 from fastctx import ContextError
 from fastctx._impl import context_class
 
-WC = context_class(implementation)
-ctx = WC({"p": 1}, {"v": "x"})
+wc_class = context_class(implementation)
+ctx = wc_class({"p": 1}, {"v": "x"})
 
 
 def nest(depth, leaf=0):
@@ -424,10 +426,10 @@ BOMBS: list[tuple[str, str, tuple[str, ...], str]] = [
     ("set-var-10000-deep", "ctx.set_var('x', nest(10000))", ("max_depth",), ""),
     ("set-task-result-10000-deep", "ctx.set_task_result('t', nest_dict(10000))",
      ("max_depth",), ""),
-    ("constructor-10000-deep", "WC({'a': nest(10000)})", ("max_depth",), ""),
-    ("from-export-10000-deep", "WC.from_export({'variables': {'a': nest(10000)}})",
+    ("constructor-10000-deep", "wc_class({'a': nest(10000)})", ("max_depth",), ""),
+    ("from-export-10000-deep", "wc_class.from_export({'variables': {'a': nest(10000)}})",
      ("max_depth",), ""),
-    ("from-export-10000-deep-dict", "WC.from_export({'task_results': nest_dict(10000)})",
+    ("from-export-10000-deep-dict", "wc_class.from_export({'task_results': nest_dict(10000)})",
      ("max_depth",), ""),
     ("publish-10000-deep", "ctx.publish_from_result(nest(10000), 'x')", ("max_depth",), ""),
     ("template-nested-list-literal", "R('{{ ' + '[' * 10000 + ']' * 10000 + ' }}')",
@@ -496,8 +498,7 @@ def _result(config: pytest.Config, bomb: str, implementation: str) -> dict[str, 
     if key not in _RUNS:
         _, action, _, setup = next(case for case in BOMBS if case[0] == bomb)
         wanted = [implementation]
-        if implementation == "python" and not config.getoption("no_c_extensions") \
-                and not os.environ.get("FASTCTX_NO_EXTENSIONS"):
+        if implementation == "python" and compiled_core_untested(config) is None:
             wanted.append("cython")
         for name in wanted:
             _RUNS.setdefault((bomb, name), _POOL.submit(_run_child, name, action, setup))

@@ -53,17 +53,17 @@ PRINTED = [
 
 
 @pytest.mark.parametrize(("template", "expected"), PRINTED)
-def test_values_print_as_data(WC: type, template: str, expected: str) -> None:
-    ctx = WC({}, VARIABLES)
+def test_values_print_as_data(wc_class: type, template: str, expected: str) -> None:
+    ctx = wc_class({}, VARIABLES)
     out = ctx.render_template(template)
     assert out == expected
     assert not PYTHON_SPELLINGS.search(out), out
 
 
 @pytest.mark.parametrize(("template", "expected"), PRINTED)
-def test_render_json_and_evaluate_agree(WC: type, template: str, expected: str) -> None:
+def test_render_json_and_evaluate_agree(wc_class: type, template: str, expected: str) -> None:
     # the same values through render_json (a template within text) and evaluate
-    ctx = WC({}, VARIABLES)
+    ctx = wc_class({}, VARIABLES)
     assert ctx.render_json({"v": f"<{template}>"}) == {"v": f"<{expected}>"}
 
 
@@ -75,8 +75,8 @@ def test_render_json_and_evaluate_agree(WC: type, template: str, expected: str) 
     "{% macro m() %}{% endmacro %}{{ [m]|join(',') }}",
     "{% macro m() %}{% endmacro %}{{ '%s' % m }}",
 ])
-def test_what_is_not_data_is_not_printed(WC: type, template: str) -> None:
-    ctx = WC({}, VARIABLES)
+def test_what_is_not_data_is_not_printed(wc_class: type, template: str) -> None:
+    ctx = wc_class({}, VARIABLES)
     with pytest.raises(TypeConversion):
         ctx.render_template(template)
     assert ctx.render_template("{{ xs }}") == '[1,"a",null,true]'  # still usable
@@ -87,19 +87,19 @@ def test_what_is_not_data_is_not_printed(WC: type, template: str) -> None:
     "{{ '%a' % xs }}",
     "{{ '%(k)r' % d }}",
 ])
-def test_repr_conversions_are_refused(WC: type, template: str) -> None:
+def test_repr_conversions_are_refused(wc_class: type, template: str) -> None:
     with pytest.raises(InvalidExpression, match="Python repr"):
-        WC({}, VARIABLES).render_template(template)
+        wc_class({}, VARIABLES).render_template(template)
 
 
-def test_pprint_is_gone_and_tojson_pretty_prints(WC: type) -> None:
-    ctx = WC({}, VARIABLES)
+def test_pprint_is_gone_and_tojson_pretty_prints(wc_class: type) -> None:
+    ctx = wc_class({}, VARIABLES)
     with pytest.raises(InvalidExpression, match="pprint"):
         ctx.render_template("{{ d|pprint }}")
     assert ctx.render_template("{{ d.k|tojson(indent=2) }}") == '[\n  "v"\n]'
 
 
-def test_percent_escape_and_widths_still_work(WC: type) -> None:
-    ctx = WC({}, VARIABLES)
+def test_percent_escape_and_widths_still_work(wc_class: type) -> None:
+    ctx = wc_class({}, VARIABLES)
     assert ctx.render_template("{{ '100%% of %s' % 'x' }}") == "100% of x"
     assert ctx.evaluate("'%-4s|' % 'ab'") == "ab  |"

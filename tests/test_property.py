@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -284,21 +283,16 @@ class Lockstep(RuleBasedStateMachine):
 
 
 @pytest.mark.c_extension
-def test_cores_agree(request: pytest.FixtureRequest) -> None:
-    if request.config.getoption("no_c_extensions") or os.environ.get("FASTCTX_NO_EXTENSIONS"):
-        pytest.skip("the Cython core is not to be used")
-    try:
-        Lockstep.CY = context_class("cython")
-    except ImportError as exc:
-        pytest.skip(f"fastctx._core cannot be imported: {exc}")
+def test_cores_agree() -> None:
+    Lockstep.CY = context_class("cython")
     Lockstep.PY = context_class("python")
     run_state_machine_as_test(
         Lockstep, settings=settings(SETTINGS, max_examples=60, stateful_step_count=30))
 
 
 # -- (b) export and import -------------------------------------------------------------------
-def _other_class(WC: type) -> type | None:  # noqa: N803
-    other = "python" if WC.implementation == "cython" else "cython"
+def _other_class(wc_class: type) -> type | None:
+    other = "python" if wc_class.implementation == "cython" else "cython"
     try:
         return context_class(other)
     except ImportError:
@@ -308,17 +302,17 @@ def _other_class(WC: type) -> type | None:  # noqa: N803
 @settings(SETTINGS, max_examples=40)
 @given(parameters=STORE, variables=STORE, config=STORE, keystore=STORE, system=STORE,
        tasks=STORE)
-def test_export_round_trip(WC: type, parameters: dict[str, Any], variables: dict[str, Any],  # noqa: N803
+def test_export_round_trip(wc_class: type, parameters: dict[str, Any], variables: dict[str, Any],
                            config: dict[str, Any], keystore: dict[str, Any],
                            system: dict[str, Any], tasks: dict[str, Any]) -> None:
-    ctx = WC(parameters, variables, pack_config=config, keystore=keystore, system=system)
+    ctx = wc_class(parameters, variables, pack_config=config, keystore=keystore, system=system)
     for name, result in tasks.items():
         ctx.set_task_result(name, result)
     full = ctx.export(include_secrets=True)
     assert tag(json.loads(json.dumps(full))) == tag(full)  # JSON-safe as it is
     assert tag(full["keystore"]) == tag(keystore)
     assert tag(full["task_results"]) == tag(tasks)
-    loaded = WC.from_export(full)
+    loaded = wc_class.from_export(full)
     assert tag(loaded.export(include_secrets=True)) == tag(full)
     assert loaded.render_template("{{ system.workflow_start }}") == \
         ctx.render_template("{{ system.workflow_start }}")
@@ -326,11 +320,11 @@ def test_export_round_trip(WC: type, parameters: dict[str, Any], variables: dict
     public = ctx.export()
     assert "keystore" not in public
     assert tag({**public, "keystore": full["keystore"]}) == tag(full)
-    again = WC.from_export(public)
+    again = wc_class.from_export(public)
     assert again.keystore == {}
     assert tag(again.export()) == tag(public)
 
-    other = _other_class(WC)
+    other = _other_class(wc_class)
     if other is not None:
         assert tag(other.from_export(full).export(include_secrets=True)) == tag(full)
 
@@ -381,8 +375,8 @@ def _check_family(family: list[Any], model: list[tuple[Any, Any, Any]],
 
 @SETTINGS
 @given(steps=STEPS)
-def test_clone_fields_isolated(WC: type, steps: list[tuple[Any, ...]]) -> None:  # noqa: N803
-    root = WC({"p": 1}, system=dict(START))
+def test_clone_fields_isolated(wc_class: type, steps: list[tuple[Any, ...]]) -> None:
+    root = wc_class({"p": 1}, system=dict(START))
     family = [root]
     model: list[tuple[Any, Any, Any]] = [(None, None, None)]
     stores: dict[str, dict[str, Any]] = {"variables": {}, "tasks": {}, "system": dict(START)}

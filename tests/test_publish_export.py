@@ -12,9 +12,9 @@ RESULT = {"stdout": "ok", "rc": 0, "hosts": ["a", "b"], "tpl": "{{ parameters.fl
 
 
 @pytest.fixture
-def ctx(WC: type):
-    ctx = WC({"flag": "EVALUATED", "n": 2}, {"existing": 1}, pack_config={"region": "eu"},
-             keystore={"pw": "hunter2-secret"}, system={"run_id": "r-1"})
+def ctx(wc_class: type):
+    ctx = wc_class({"flag": "EVALUATED", "n": 2}, {"existing": 1}, pack_config={"region": "eu"},
+                   keystore={"pw": "hunter2-secret"}, system={"run_id": "r-1"})
     ctx.set_task_result("fetch", {"data": [1, 2]})
     return ctx
 
@@ -141,11 +141,11 @@ def test_export_variables(ctx) -> None:
 
 
 @pytest.mark.parametrize("name", ["from_export", "import_"])
-def test_round_trip(WC: type, ctx, name: str) -> None:
+def test_round_trip(wc_class: type, ctx, name: str) -> None:
     ctx.set_var("v", {"deep": [1, "x", None]})
     exported = ctx.export(include_secrets=True)
-    restored = getattr(WC, name)(json.loads(json.dumps(exported)))
-    assert type(restored) is WC
+    restored = getattr(wc_class, name)(json.loads(json.dumps(exported)))
+    assert type(restored) is wc_class
     assert restored.export(include_secrets=True) == exported
     assert restored.render_template("{{ v.deep[1] }} {{ keystore.pw }} {{ config.region }} "
                                     "{{ task.fetch.data }} {{ system.run_id }}") \
@@ -156,15 +156,15 @@ def test_round_trip(WC: type, ctx, name: str) -> None:
     assert restored.current_item is None and restored.evaluate("result()") is None
 
 
-def test_round_trip_without_secrets(WC: type, ctx) -> None:
-    restored = WC.from_export(ctx.export())
+def test_round_trip_without_secrets(wc_class: type, ctx) -> None:
+    restored = wc_class.from_export(ctx.export())
     assert restored.keystore == {}
     assert restored.export() == ctx.export()
 
 
-def test_partial_export_data(WC: type) -> None:
+def test_partial_export_data(wc_class: type) -> None:
     # Missing stores are empty: the implementation's choice.
-    restored = WC.from_export({"variables": {"a": 1}})
+    restored = wc_class.from_export({"variables": {"a": 1}})
     assert restored.variables == {"a": 1} and restored.parameters == {}
     assert "workflow_start" in restored.system
 
@@ -191,17 +191,17 @@ def test_partial_export_data(WC: type) -> None:
         pytest.param({"variables": {"a": (1, 2)}}, id="tuple-value"),
     ],
 )
-def test_from_export_rejects_malformed_data(WC: type, data) -> None:
+def test_from_export_rejects_malformed_data(wc_class: type, data) -> None:
     with pytest.raises(SerializationError):
-        WC.from_export(data)
+        wc_class.from_export(data)
     with pytest.raises(SerializationError):
-        WC.import_(data)
+        wc_class.import_(data)
 
 
 # -- rebuild ---------------------------------------------------------------------------------
-def test_rebuild(WC: type) -> None:
-    ctx = WC.rebuild({"p": 1}, {"v": [1, 2]}, {"fetch": {"rc": 0}, "other": "out"})
-    assert type(ctx) is WC
+def test_rebuild(wc_class: type) -> None:
+    ctx = wc_class.rebuild({"p": 1}, {"v": [1, 2]}, {"fetch": {"rc": 0}, "other": "out"})
+    assert type(ctx) is wc_class
     assert ctx.render_template("{{ parameters.p }} {{ v[-1] }} {{ task.fetch.rc }} "
                                "{{ tasks.other }}") == "1 2 0 out"
     assert ctx.get_task_result("fetch") == {"rc": 0}
@@ -209,15 +209,15 @@ def test_rebuild(WC: type) -> None:
     assert ctx.current_item is None and ctx.evaluate("result()") is None
 
 
-def test_rebuild_with_nothing(WC: type) -> None:
-    ctx = WC.rebuild(None, None, None)
+def test_rebuild_with_nothing(wc_class: type) -> None:
+    ctx = wc_class.rebuild(None, None, None)
     assert ctx.parameters == {} and ctx.variables == {} and ctx.task_results == {}
 
 
-def test_rebuild_refuses_bad_data(WC: type) -> None:
+def test_rebuild_refuses_bad_data(wc_class: type) -> None:
     with pytest.raises(SerializationError):
-        WC.rebuild({}, {}, {"t": {1, 2}})
+        wc_class.rebuild({}, {}, {"t": {1, 2}})
     with pytest.raises(SerializationError):
-        WC.rebuild({"p": b"x"}, {}, {})
+        wc_class.rebuild({"p": b"x"}, {}, {})
     with pytest.raises(TypeConversion):
-        WC.rebuild([1], {}, {})
+        wc_class.rebuild([1], {}, {})

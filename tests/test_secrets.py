@@ -13,9 +13,9 @@ SECRETS = ("hunter2-Secret", "n3sted-p4ssword", "987654321", "äöü-unicode-sec
 
 
 @pytest.fixture
-def ctx(WC: type):
-    ctx = WC({"p": 1}, {"d": {"a": 1}, "hosts": ["a", "b"]},
-             keystore={"pw": "hunter2-Secret", "db": {"password": "n3sted-p4ssword"},
+def ctx(wc_class: type):
+    ctx = wc_class({"p": 1}, {"d": {"a": 1}, "hosts": ["a", "b"]},
+                   keystore={"pw": "hunter2-Secret", "db": {"password": "n3sted-p4ssword"},
                        "pin": 987654321, "list": ["äöü-unicode-secret"]})
     ctx.set_task_result("fetch", {"rc": 0})
     return ctx
@@ -121,12 +121,12 @@ def test_replaced_keystore_is_hidden_too(ctx) -> None:
     assert "brand-new-secret-42" not in repr(vars(err.value))
 
 
-def test_refused_keystore_values_are_not_shown(WC: type) -> None:
+def test_refused_keystore_values_are_not_shown(wc_class: type) -> None:
     with pytest.raises(SerializationError) as err:
-        WC(keystore={"pw": b"hunter2-Secret"})
+        wc_class(keystore={"pw": b"hunter2-Secret"})
     assert _error_leaks(err.value) == {}
     with pytest.raises(SerializationError) as err:
-        WC().set_keystore({"pw": {"hunter2-Secret"}})
+        wc_class().set_keystore({"pw": {"hunter2-Secret"}})
     assert _error_leaks(err.value) == {}
 
 

@@ -108,9 +108,9 @@ def error_leaks(error: BaseException, template: str | None = None) -> dict[str, 
 
 
 @pytest.fixture
-def ctx(WC: type) -> Any:
-    ctx = WC({"p": 1}, {"d": {"a": 1}, "hosts": ["a", "b"], "n": 5}, keystore=KEYSTORE,
-             pack_config={"url": "https://example.invalid"})
+def ctx(wc_class: type) -> Any:
+    ctx = wc_class({"p": 1}, {"d": {"a": 1}, "hosts": ["a", "b"], "n": 5}, keystore=KEYSTORE,
+                   pack_config={"url": "https://example.invalid"})
     ctx.set_task_result("fetch", {"rc": 0, "out": "ok"})
     return ctx.with_item({"host": "h"}, 0)
 
@@ -149,7 +149,8 @@ def test_rendering_produces_the_secrets(ctx: Any) -> None:
 
 # -- errors raised while rendering templates that use secrets ------------------------------
 TEMPLATES = [
-    # the brief's own list
+    # a secret in arithmetic, a conversion, a regular expression, a key, an attribute, an
+    # index, a division, a range and a filter
     "{{ keystore.pw + 1 }}",
     "{{ int(keystore.pw) }}",
     "{{ match(keystore.pw ~ '(', 'x') }}",
@@ -253,11 +254,11 @@ def test_errors_never_show_a_secret(ctx: Any, template: str) -> None:
     assert ctx.render_template("{{ keystore.pw }}") == "hunter2-Secret"
 
 
-def test_a_secret_that_is_part_of_the_template_text(WC: type) -> None:
+def test_a_secret_that_is_part_of_the_template_text(wc_class: type) -> None:
     """The template names the same text as a keystore value: the message hides it anyway
     (``.template`` keeps the template as written)."""
     secret = "fetch-and-deploy"
-    ctx = WC(None, {"x": 1}, keystore={"k": secret})
+    ctx = wc_class(None, {"x": 1}, keystore={"k": secret})
     ctx.set_task_result(secret, {"rc": 0})
     for template in ("{{ task['fetch-and-deploy'].missing }}",
                      "fetch-and-deploy: {{ nope }}",
@@ -281,14 +282,14 @@ def test_a_secret_that_is_part_of_the_template_text(WC: type) -> None:
             assert getattr(err.value, "template", template).strip() in template
 
 
-def test_refused_secrets_are_not_shown(WC: type, ctx: Any) -> None:
+def test_refused_secrets_are_not_shown(wc_class: type, ctx: Any) -> None:
     """A keystore value refused as not JSON is not quoted in the refusal."""
     for bad in ({"pw": b"hunter2-Secret"}, {"pw": ["ok", {"hunter2-Secret"}]},
                 {"pw": bytearray(b"hunter2-Secret")}, {"pw": ("hunter2-Secret",)},
                 {"hunter2-Secret": object()}, {"pw": {"deep-d1ct-secret": math.nan}},
                 {"list": [["nested-l1st-secret", b"x"]]}):
-        for call in (lambda: WC(keystore=bad), lambda: ctx.set_keystore(bad),
-                     lambda: WC.from_export({"keystore": bad})):
+        for call in (lambda: wc_class(keystore=bad), lambda: ctx.set_keystore(bad),
+                     lambda: wc_class.from_export({"keystore": bad})):
             with pytest.raises(ContextError) as err:
                 call()
             assert error_leaks(err.value) == {}, (bad, str(err.value))

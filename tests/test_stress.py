@@ -123,8 +123,9 @@ def _work(root: Any, t: int, end: float, report: dict[str, Any]) -> None:
     report["view"] = view
 
 
-def _run(WC: type) -> None:  # noqa: N803
-    root = WC({"count": 3}, {"greeting": "hi"}, system={"workflow_start": "2024-01-01T00:00:00Z"})
+def _run(wc_class: type) -> None:
+    root = wc_class({"count": 3}, {"greeting": "hi"},
+                    system={"workflow_start": "2024-01-01T00:00:00Z"})
     barrier = threading.Barrier(THREADS + 1)
     reports: list[dict[str, Any]] = [{} for _ in range(THREADS)]
     errors: list[BaseException] = []
@@ -147,7 +148,7 @@ def _run(WC: type) -> None:  # noqa: N803
     assert not any(thread.is_alive() for thread in threads)
     assert errors == [], errors[:3]
     counts = [report["iterations"] for report in reports]
-    print(f"{WC.implementation}: iterations per thread {counts}")
+    print(f"{wc_class.implementation}: iterations per thread {counts}")
     assert min(counts) >= MIN_ITERATIONS, counts
 
     # The root's own fields were never touched by any clone.
@@ -175,8 +176,8 @@ def _run(WC: type) -> None:  # noqa: N803
     assert root.pack_config["gen"] == root.pack_config["copy"]
 
 
-def test_threads_share_clones_under_stress(WC: type, fast_switching: None) -> None:  # noqa: N803
-    _run(WC)
+def test_threads_share_clones_under_stress(wc_class: type, fast_switching: None) -> None:
+    _run(wc_class)
 
 
 # -- whole-store reads while the store grows ------------------------------------------------
@@ -207,10 +208,10 @@ def _many_patterns(view: Any, j: int) -> None:
     pytest.param(_many_patterns, id="match_cache"),
 ])
 def test_whole_store_reads_while_another_thread_adds_keys(
-        WC: type, fast_switching: None, read: Any) -> None:  # noqa: N803
+        wc_class: type, fast_switching: None, read: Any) -> None:
     """A writer adds task results and variables (and starts a fresh context every 200 keys, so
     that the stores stay small); readers read whole stores of the current context."""
-    current = [WC({}, {f"v{i}": i for i in range(20)})]
+    current = [wc_class({}, {f"v{i}": i for i in range(20)})]
     errors: list[BaseException] = []
     reads = [0] * READERS
     end = time.monotonic() + HAZARD_SECONDS
@@ -224,7 +225,7 @@ def test_whole_store_reads_while_another_thread_adds_keys(
                 ctx.set_task_result(f"w{i}", i)
                 i += 1
                 if i % 200 == 0:
-                    current[0] = WC({}, {f"v{i}": i for i in range(20)})
+                    current[0] = wc_class({}, {f"v{i}": i for i in range(20)})
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 

@@ -12,8 +12,9 @@ INJECTED = "{{ parameters.secret_flag }}{% for i in range(3) %}X{% endfor %}"
 
 
 @pytest.fixture
-def ctx(WC: type):
-    ctx = WC({"count": 7, "secret_flag": "EVALUATED"}, {"name": "web", "hosts": ["a", "b", "c"]})
+def ctx(wc_class: type):
+    ctx = wc_class({"count": 7, "secret_flag": "EVALUATED"},
+                   {"name": "web", "hosts": ["a", "b", "c"]})
     ctx.set_task_result("fetch", {"out": INJECTED, "lines": [INJECTED, "plain"],
                                   "obj": {"tpl": INJECTED}})
     return ctx
@@ -52,8 +53,8 @@ def _both_paths(template: str) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize(("value", "expected"), PRINTED)
-def test_printing_of_json_values(WC: type, value, expected: str) -> None:
-    ctx = WC(variables={"v": value})
+def test_printing_of_json_values(wc_class: type, value, expected: str) -> None:
+    ctx = wc_class(variables={"v": value})
     view = ctx.with_item(value, 0)
     for form, want in (("{{ v }}", expected), ("<{{ workflow.v }}>", f"<{expected}>"),
                        ("{{ v if true else 0 }}", expected), ("{{ '' ~ v }}", expected),
@@ -107,9 +108,9 @@ def test_data_is_never_re_evaluated(ctx) -> None:
      "{{- item -}}"],
 )
 @pytest.mark.parametrize("value", [5, 2.5, True, False, None, [1, {"a": 2}], {"k": [None]}, "s"])
-def test_render_json_keeps_the_type_of_a_pure_expression(WC: type, template: str, value
+def test_render_json_keeps_the_type_of_a_pure_expression(wc_class: type, template: str, value
                                                          ) -> None:
-    result = WC().with_item(value, 0).render_json(template)
+    result = wc_class().with_item(value, 0).render_json(template)
     assert result == value
     assert type(result) is type(value)
 

@@ -10,8 +10,8 @@ SECONDS = 1.5  # per implementation
 KEYS = 32  # keys per thread, rewritten in turn
 
 
-def test_threads_share_clones(WC: type) -> None:
-    root = WC({"count": 3}, {"greeting": "hi"})
+def test_threads_share_clones(wc_class: type) -> None:
+    root = wc_class({"count": 3}, {"greeting": "hi"})
     root.set_task_result("seed", {"hosts": ["x", "y", "z"]})
     barrier = threading.Barrier(THREADS)
     errors: list[BaseException] = []
