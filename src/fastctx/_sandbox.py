@@ -106,7 +106,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     """The sandbox every Jinja2 template runs in.
 
     Attribute and item access on data follow the core's rules (``a.items`` is the key
-    ``items``); ``*``, ``**`` and ``+`` are bounded by the limits.
+    ``items``); the arithmetic operators are the bounded ones of ``fastctx._operators``.
     """
 
     context_class = WorkflowJinjaContext
