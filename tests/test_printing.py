@@ -103,3 +103,12 @@ def test_percent_escape_and_widths_still_work(wc_class: type) -> None:
     ctx = wc_class({}, VARIABLES)
     assert ctx.render_template("{{ '100%% of %s' % 'x' }}") == "100% of x"
     assert ctx.evaluate("'%-4s|' % 'ab'") == "ab  |"
+
+
+def test_type_names_follow_printing(wc_class: type) -> None:
+    ctx = wc_class({}, VARIABLES)
+    assert ctx.evaluate("type_of((1, 2))") == "array"
+    assert ctx.evaluate("type_of(d|items|list)") == "array"
+    assert ctx.evaluate("type_of('x'|safe)") == "string"
+    assert [ctx.evaluate(f"type_of({x})") for x in ("none", "true", "1", "1.5", "d", "xs")] \
+        == ["null", "boolean", "number", "number", "object", "array"]
