@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from fastctx._impl import WorkflowContext
+from fastctx import WorkflowContext
 from fastctx.bench import (
     JinjaBaseline,
     build_context,
