@@ -12,9 +12,10 @@ def ctx(wc_class: type):
     return wc_class({"count": 7, "limit": 5}, {"name": "web", "empty": []})
 
 
-FALSY = [None, False, 0, 0.0, "", [], {}, "false", "False", "FALSE", "no", "No", "NO", "0"]
-TRUTHY = [True, 1, -1, 0.5, "x", [0], {"a": None}, "true", "True", "TRUE", "yes", "Yes",
-          "YES", "1"]
+FALSY = [None, False, 0, 0.0, "", [], {}]
+TRUTHY = [True, 1, -1, 0.5, "x", [0], {"a": None}, "true", "yes", "1"]
+#: Strings a template's text means false by, and a bare expression still judges true.
+FALSE_WORDS = ["false", "False", "FALSE", "no", "No", "NO", "0", "off", " Off "]
 
 
 @pytest.mark.parametrize("value", FALSY, ids=repr)
@@ -37,6 +38,21 @@ def test_truthy_values(ctx, value) -> None:
     view = ctx.with_item(value, 0)
     assert view.evaluate_condition("item") is True
     assert view.evaluate_condition("{{ item }}") is True
+
+
+@pytest.mark.parametrize("value", FALSE_WORDS, ids=repr)
+def test_words_judge_a_template_not_a_bare_expression(ctx, value) -> None:
+    # a bare expression's value by plain truthiness, so that `x` and `not x` never agree;
+    # the words only for the text a template renders
+    ctx.set_var("v", value)
+    assert ctx.evaluate_condition("v") is True
+    assert ctx.evaluate_condition("not v") is False
+    assert ctx.evaluate_condition("bool(v)") is True
+    assert ctx.evaluate_condition("{{ v }}") is False
+    assert ctx.evaluate_condition("{{ not v }}") is False  # renders "false"
+    view = ctx.with_item(value, 0)
+    assert view.evaluate_condition("item") is True
+    assert view.evaluate_condition("{{ item }}") is False
 
 
 @pytest.mark.parametrize(

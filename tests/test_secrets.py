@@ -75,7 +75,6 @@ TEMPLATE_ERRORS = [
     "{{ int(keystore.pw) }}",
     "{{ number(keystore.db.password) }}",
     "{{ float(keystore.pw) }}",
-    "{{ bool(keystore.pw) }}",
     "{{ keystore.pw + 1 }}",
     "{{ keystore.pin + 'x' }}",
     "{{ keystore.pw * 'x' }}",

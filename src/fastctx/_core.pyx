@@ -269,16 +269,16 @@ cdef class WorkflowContext:
         return _evaluate(self, <str>expression, <str>expression)
 
     def evaluate_condition(self, condition):
-        """A bare expression or a template, judged as a condition: a string by its words
-        (false, no, 0, off and "" are false, any other string true), any other value as
-        Python judges it."""
+        """A bare expression, judged by plain truthiness (None, false, 0, "", [] and {} are
+        false), or a template, whose rendered text is judged by its words (false, no, off, 0
+        and "" are false, any other text true)."""
         if condition is True or condition is False:
             return condition
         if type(condition) is not str:
             raise TypeConversion(f"a condition must be a string, not {type(condition).__name__}")
         if "{{" in <str>condition or "{%" in <str>condition:
             return _truthy(_render_string(self, <str>condition))
-        return _truthy(_evaluate(self, <str>condition, <str>condition))
+        return bool(_evaluate(self, <str>condition, <str>condition))
 
     def render_json(self, value):
         """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""

@@ -176,8 +176,9 @@ def word_truth(text: str) -> bool | None:
 
 
 def truthy(value: Any) -> bool:
-    """A condition's verdict: strings by their words (any other string is true),
-    everything else as Python judges it (null, 0, empty arrays and objects are false)."""
+    """What a condition written as a template means: its text by its words (any other text
+    is true); a lone ``{{ expr }}`` keeps its value, judged as Python judges it unless it is
+    a string. (A bare expression is judged by plain truthiness: ``bool(value)``.)"""
     if type(value) is str:
         return word_truth(value) is not False
     return bool(value)

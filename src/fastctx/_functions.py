@@ -19,7 +19,7 @@ from typing import Any
 
 from . import limits
 from ._cache import remember
-from ._data import to_text, type_name, word_truth
+from ._data import to_text, type_name
 from .errors import InvalidExpression, LimitExceeded, TypeConversion
 
 __all__ = ["HELPERS", "check_join", "check_replace"] + [  # and every fn_* function
@@ -170,12 +170,9 @@ def fn_float(value: Any) -> float:
 
 
 def fn_bool(value: Any) -> bool:
-    if not isinstance(value, str):
-        return bool(value)
-    truth = word_truth(value)
-    if truth is not None:
-        return truth
-    raise TypeConversion("bool() cannot convert this string to a boolean")
+    """Plain truthiness, as a bare condition is judged: ``bool("x")`` and ``bool("no")`` are
+    true, ``bool("")``, ``bool(0)``, ``bool(null)`` and ``bool([])`` false."""
+    return bool(value)
 
 
 # -- introspection --------------------------------------------------------------------------
