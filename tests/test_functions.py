@@ -298,8 +298,8 @@ def test_bool_truthiness_of_other_types(value, expected):
     ("value", "expected"),
     [
         (None, "null"),
-        (True, "boolean"),
-        (False, "boolean"),
+        (True, "bool"),
+        (False, "bool"),
         (0, "number"),
         (1.5, "number"),
         ("", "string"),
@@ -317,7 +317,7 @@ def test_length(value, expected):
 
 
 @pytest.mark.parametrize(
-    ("value", "type_name"), [(5, "number"), (None, "null"), (True, "boolean"), (1.5, "number")]
+    ("value", "type_name"), [(5, "number"), (None, "null"), (True, "bool"), (1.5, "number")]
 )
 def test_length_rejects_other_types(value, type_name):
     with pytest.raises(TypeConversion) as info:
@@ -372,7 +372,7 @@ def test_floor_ceil_round_reject_non_finite(function, value):
 @pytest.mark.parametrize("function", [fn_abs, fn_floor, fn_ceil, fn_round])
 @pytest.mark.parametrize(
     ("value", "type_name"),
-    [(True, "boolean"), ("3", "string"), (None, "null"), ([1], "array"), ({}, "object")],
+    [(True, "bool"), ("3", "string"), (None, "null"), ([1], "array"), ({}, "object")],
 )
 def test_math_rejects_non_numbers(function, value, type_name):
     with pytest.raises(TypeConversion, match=f"expects a number, got {type_name}"):

@@ -111,4 +111,4 @@ def test_type_names_follow_printing(wc_class: type) -> None:
     assert ctx.evaluate("type_of(d|items|list)") == "array"
     assert ctx.evaluate("type_of('x'|safe)") == "string"
     assert [ctx.evaluate(f"type_of({x})") for x in ("none", "true", "1", "1.5", "d", "xs")] \
-        == ["null", "boolean", "number", "number", "object", "array"]
+        == ["null", "bool", "number", "number", "object", "array"]

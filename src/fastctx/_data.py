@@ -77,20 +77,20 @@ class ContextView(Protocol):
 # -- type names ------------------------------------------------------------------------------
 _TYPE_NAMES = {
     type(None): "null",
-    bool: "boolean",
+    bool: "bool",
     int: "number",
     float: "number",
     str: "string",
     list: "array",
     dict: "object",
 }
-_SUBCLASSES = ((bool, "boolean"), ((int, float), "number"), (str, "string"),
+_SUBCLASSES = ((bool, "bool"), ((int, float), "number"), (str, "string"),
                ((list, tuple), "array"), (dict, "object"))
 _ARTICLES = {"array": "an array", "object": "an object", "null": "null"}
 
 
 def type_name(value: Any) -> str:
-    """The JSON name of a value's type: null, boolean, number, string, array, object (a
+    """The name of a value's type: null, bool, number, string, array, object (a
     tuple is an array, as it prints; the Python class name for a value that is not data)."""
     name = _TYPE_NAMES.get(type(value))
     if name is not None:
