@@ -376,10 +376,17 @@ def test_secret_not_in_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path
 
 
 def test_result_that_is_not_data(capsys: pytest.CaptureFixture[str]) -> None:
-    # A function named without a call is a value of no JSON type: refused by the library.
-    status, out, err = run(capsys, "eval", "length")
+    # Jinja2's own template object is a value of no JSON type: refused by the library.
+    status, out, err = run(capsys, "eval", "self")
     assert (status, out) == (1, "")
     assert err.startswith("fastctx: error: expression: TypeConversion: ")
+
+
+def test_a_function_named_without_a_call_is_a_name_like_any_other(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "eval", "length")
+    assert (status, out) == (1, "")
+    assert "VariableNotFound: 'length' is not defined: no variable named 'length'" in err
 
 
 @pytest.mark.parametrize(("context", "message"), [

@@ -68,8 +68,8 @@ def test_render_json_and_evaluate_agree(wc_class: type, template: str, expected:
 
 
 @pytest.mark.parametrize("template", [
-    "{{ range }}",
-    "{{ [range]|string }}",
+    "{{ self }}",
+    "{{ [self]|string }}",
     "{% for x in [1] %}{{ loop|string }}{% endfor %}",  # an iterator, but not data
     "{% macro m() %}{% endmacro %}{{ m|string }}",
     "{% macro m() %}{% endmacro %}{{ [m]|join(',') }}",

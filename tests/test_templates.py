@@ -323,3 +323,31 @@ def test_sandbox_blocks_python_internals(ctx) -> None:
         with pytest.raises(ContextError):
             ctx.render_template(template)
     assert ctx.evaluate("hosts") == ["a", "b", "c"]
+
+
+# -- name resolution: a call looks among the functions, a value never does -----------------
+@pytest.mark.parametrize("name", ["count", "zip", "result", "length", "range", "succeeded"])
+def test_a_variable_named_like_a_function_is_reachable(wc_class: type, name: str) -> None:
+    ctx = wc_class({}, {name: [3, 1, 3]})
+    assert ctx.evaluate(name) == [3, 1, 3]
+    assert ctx.render_template("{{ %s }}|{{ %s[0] + 1 }}" % (name, name)) == "[3,1,3]|4"
+    assert ctx.render_template("{%% for x in %s %%}{{ x }}{%% endfor %%}" % name) == "313"
+    assert ctx.evaluate(f"{name} is defined") is True
+    assert ctx.render_template("{{ length(%s) }}" % name) == "3"  # calls still find functions
+
+
+def test_a_call_finds_the_function_whatever_the_variables(wc_class: type) -> None:
+    ctx = wc_class({}, {"count": 7})
+    assert ctx.evaluate("count([1, 2, 1], 1) + count") == 9
+    assert ctx.render_template("{% for i in range(2) %}{{ count }}{% endfor %}") == "77"
+
+
+@pytest.mark.parametrize("source", ["count", "count + 1", "{{ zip }}", "{{ range|length }}"])
+def test_a_function_named_as_a_value_is_an_undefined_name(wc_class: type, source: str) -> None:
+    ctx = wc_class({}, {})
+    with pytest.raises(VariableNotFound, match="no variable named"):
+        if source.startswith("{{"):
+            ctx.render_template(source)
+        else:
+            ctx.evaluate(source)
+    assert ctx.evaluate("default_missing | default(count is defined)") is False

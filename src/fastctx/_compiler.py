@@ -61,10 +61,9 @@ class Compiler:
         root = path[0]
         if root in _JINJA_NAMES:
             raise NotCompilable(f"{root!r} is Jinja2's own")
-        if root in self.sandbox.globals:
-            if root == "null" and len(path) == 1:
-                return (op.OP_CONST, None)
-            raise NotCompilable("a function used as a value")
+        if root == "null" and len(path) == 1:
+            return (op.OP_CONST, None)
+        # a function is never a value: any other name is data (namespaces, variables)
         return (op.OP_SOFT if soft else op.OP_PATH, path)
 
     # -- leaves ------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from ._data import (
     ContextView,
     describe_path,
     missing_message,
+    root_message,
     step,
     to_text,
     walk,
@@ -37,7 +38,7 @@ from ._filters import served_filters
 from ._functions import HELPERS, fn_range
 from ._operators import binop, concat
 from ._outcome import OUTCOMES, TaskOutcome
-from .errors import InvalidExpression, LimitExceeded, TypeConversion, VariableNotFound
+from .errors import InvalidExpression, LimitExceeded, VariableNotFound
 
 __all__ = ["SANDBOX", "WORKFLOW_FUNCTIONS", "Missing", "Sandbox", "WorkflowJinjaContext",
            "make_sandbox", "soft_missing"]
@@ -181,16 +182,23 @@ WORKFLOW_FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 
 # -- filters the rewrite inserts; their names cannot be written in a template --------------
-def _path_filter(value: Any, keys: tuple[Any, ...], root: str, soft: bool) -> Any:
-    """A look-up ``root.k1[k2]...`` whose root Jinja2 resolved to ``value``."""
-    if isinstance(value, Undefined):
+@pass_context
+def _path_filter(jctx: WorkflowJinjaContext, value: Any, keys: tuple[Any, ...], root: str,
+                 soft: bool) -> Any:
+    """A look-up ``root.k1[k2]...`` whose root Jinja2 resolved to ``value``.
+
+    A function is never a value: where Jinja2 found one (its globals come first), the name
+    is looked up as data (namespaces, item and index, workflow variables), so a variable
+    named ``count`` is reachable although ``count(...)`` is a helper."""
+    if id(value) in _FUNCTION_IDS:
+        value = jctx.wf.resolve(root)
+    elif isinstance(value, Undefined):
+        value = MISSING
+    if value is MISSING:
         if soft:
             return soft_missing((root, *keys))
-        path = describe_path(root, keys)
-        raise VariableNotFound(f"{path!r} is not defined: no variable named {root!r}", path)
+        raise VariableNotFound(root_message((root, *keys)), describe_path(root, keys))
     if type(value) not in _DATA_TYPES:  # loop, macros, self: Jinja2's own objects
-        if not keys and id(value) in _FUNCTION_IDS:
-            raise TypeConversion(f"{root!r} is a function: call it, {root}(...)")
         for key in keys:
             value = (SANDBOX.getattr(value, key) if type(key) is str
                      else SANDBOX.getitem(value, key))
