@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
+import pickle
 import re
 
 import pytest
@@ -430,3 +432,27 @@ def test_error_class_hierarchy(ctx) -> None:
     for cls in (VariableNotFound, InvalidExpression, SerializationError, TypeConversion):
         assert issubclass(cls, ContextError)
     assert issubclass(ContextError, Exception)
+
+
+# -- pack config: null until one is set -------------------------------------------------------
+def test_config_is_null_until_a_pack_config_is_set(wc_class: type) -> None:
+    ctx = wc_class({"n": 1})
+    assert ctx.pack_config is None
+    assert ctx.evaluate("config") is None
+    assert ctx.evaluate("config is none") is True
+    assert ctx.render_template("[{{ config }}]") == "[]"
+    assert ctx.evaluate("config.token | default('none')") == "none"
+    with pytest.raises(VariableNotFound, match="'config' is null: it has no field 'token'"):
+        ctx.evaluate("config.token")
+    ctx.set_pack_config({"token": "t"})
+    assert ctx.evaluate("config.token") == "t"
+    assert wc_class(pack_config={}).evaluate("config") == {}  # set, and empty
+
+
+def test_a_null_config_survives_export_pickle_and_deepcopy(wc_class: type) -> None:
+    ctx = wc_class({"n": 1})
+    assert ctx.export()["pack_config"] is None
+    for other in (wc_class.from_export(ctx.export()), copy.deepcopy(ctx),
+                  pickle.loads(pickle.dumps(ctx)), wc_class.from_export({})):
+        assert other.pack_config is None
+    assert wc_class.from_export({"pack_config": {"a": 1}}).pack_config == {"a": 1}

@@ -50,7 +50,7 @@ class ContextLike(Protocol):
     def system(self) -> dict[str, Any]: ...
 
     @property
-    def pack_config(self) -> dict[str, Any]: ...
+    def pack_config(self) -> dict[str, Any] | None: ...
 
     @property
     def keystore(self) -> dict[str, Any]: ...
@@ -107,9 +107,12 @@ def from_export(cls: type[C], data: Mapping[str, Any]) -> C:
     unknown = sorted(str(key) for key in data if key not in EXPORT_KEYS + SECRET_KEYS)
     if unknown:
         raise SerializationError(f"export data has unknown keys: {', '.join(unknown)}")
-    stores = {}
+    stores: dict[str, Any] = {}
     for key in EXPORT_KEYS + SECRET_KEYS:
-        value = data.get(key, {})
+        value = data.get(key, None if key == "pack_config" else {})
+        if value is None and key == "pack_config":  # no pack config was set
+            stores[key] = None
+            continue
         if type(value) is not dict:
             raise SerializationError(
                 f"export data: {key!r} must be an object, not {type(value).__name__}")

@@ -15,9 +15,9 @@ from cpython.sequence cimport PySequence_Contains
 
 from fastctx import _context_api, _opcodes, limits
 from fastctx._data import (MISSING, check_index, check_json, check_name, check_outcome,
-                           describe_path, initial_system, missing_message, new_store,
-                           output_too_long, root_message, to_text as _py_to_text, too_deep,
-                           truthy as _py_truthy)
+                           describe_path, initial_system, missing_message, new_config, new_store,
+                           output_too_long, root_message, snapshot, to_text as _py_to_text,
+                           too_deep, truthy as _py_truthy)
 from fastctx._pickle import restore_context, restore_stores
 from fastctx._reporting import error_for
 from fastctx._operators import binop, concat
@@ -128,7 +128,7 @@ cdef class WorkflowContext:
                  system=None):
         self._stores = Stores(
             new_store(parameters, "parameters"), new_store(variables, "variables"), {},
-            new_store(pack_config, "pack_config"), new_store(keystore, "keystore"),
+            new_config(pack_config), new_store(keystore, "keystore"),
             initial_system(new_store(system, "system")),
         )
 
@@ -176,7 +176,7 @@ cdef class WorkflowContext:
         return self._stores.tasks.get(name if type(name) is str else check_name(name), default)
 
     def set_pack_config(self, config):
-        self._stores.config = new_store(config, "pack_config")
+        self._stores.config = new_config(config)
 
     def set_keystore(self, secrets):
         self._stores.keystore = new_store(secrets, "keystore")
@@ -320,8 +320,7 @@ cdef class WorkflowContext:
         cdef WorkflowContext new = WorkflowContext.__new__(type(self))
         memo[id(self)] = new
         cdef Stores s = self._stores
-        # dict(store): a snapshot (atomic under the GIL) another thread cannot resize
-        new._stores = Stores(*[copy.deepcopy(dict(store), memo) for store in (
+        new._stores = Stores(*[copy.deepcopy(snapshot(store), memo) for store in (
             s.parameters, s.variables, s.tasks, s.config, s.keystore, s.system)])
         new._item = copy.deepcopy(self._item, memo)
         new._index = self._index

@@ -23,8 +23,10 @@ from ._data import (
     describe_path,
     initial_system,
     join_output,
+    new_config,
     new_store,
     root_message,
+    snapshot,
     to_text,
     too_deep,
     truthy,
@@ -85,7 +87,7 @@ class Stores:
         parameters: dict[str, Any],
         variables: dict[str, Any],
         tasks: dict[str, Any],
-        config: dict[str, Any],
+        config: dict[str, Any] | None,
         keystore: dict[str, Any],
         system: dict[str, Any],
     ) -> None:
@@ -126,7 +128,7 @@ class WorkflowContext:
     ) -> None:
         self._stores = Stores(
             new_store(parameters, "parameters"), new_store(variables, "variables"), {},
-            new_store(pack_config, "pack_config"), new_store(keystore, "keystore"),
+            new_config(pack_config), new_store(keystore, "keystore"),
             initial_system(new_store(system, "system")),
         )
         self._item: Any = None
@@ -179,8 +181,8 @@ class WorkflowContext:
     def get_task_result(self, name: str, default: Any = None) -> Any:
         return self._stores.tasks.get(check_name(name), default)
 
-    def set_pack_config(self, config: dict[str, Any]) -> None:
-        self._stores.config = new_store(config, "pack_config")
+    def set_pack_config(self, config: dict[str, Any] | None) -> None:
+        self._stores.config = new_config(config)
 
     def set_keystore(self, secrets: dict[str, Any]) -> None:
         self._stores.keystore = new_store(secrets, "keystore")
@@ -204,7 +206,8 @@ class WorkflowContext:
         return self._stores.tasks
 
     @property
-    def pack_config(self) -> dict[str, Any]:
+    def pack_config(self) -> dict[str, Any] | None:
+        """The pack config, or None while none was set."""
         return self._stores.config
 
     @property
@@ -356,9 +359,9 @@ class WorkflowContext:
         new = object.__new__(type(self))
         memo[id(self)] = new
         s = self._stores
-        # dict(store): a snapshot (atomic under the GIL) another thread cannot resize
-        new._stores = Stores(*[copy.deepcopy(dict(store), memo) for store in (
-            s.parameters, s.variables, s.tasks, s.config, s.keystore, s.system)])
+        stores: list[Any] = [copy.deepcopy(snapshot(store), memo) for store in (
+            s.parameters, s.variables, s.tasks, s.config, s.keystore, s.system)]
+        new._stores = Stores(*stores)
         new._item = copy.deepcopy(self._item, memo)
         new._index = self._index
         new._last = copy.deepcopy(self._last, memo)

@@ -29,9 +29,11 @@ __all__ = [
     "initial_system",
     "join_output",
     "missing_message",
+    "new_config",
     "new_store",
     "output_too_long",
     "root_message",
+    "snapshot",
     "step",
     "to_text",
     "too_deep",
@@ -307,6 +309,17 @@ def new_store(value: Any, what: str) -> dict[str, Any]:
     if type(value) is not dict:
         raise TypeConversion(f"{what} must be a dict, not {type(value).__name__}")
     return dict(check_json(value, what))
+
+
+def new_config(value: Any) -> dict[str, Any] | None:
+    """The pack config store: None (``config`` is null in templates) until one is set."""
+    return None if value is None else new_store(value, "pack_config")
+
+
+def snapshot(store: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A copy of a store's top level (one C-level copy, atomic under the GIL: another thread
+    cannot resize it while it is copied)."""
+    return None if store is None else dict(store)
 
 
 def initial_system(system: dict[str, Any]) -> dict[str, Any]:
