@@ -8,6 +8,7 @@ nothing from the refused call.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import decimal
 import math
@@ -125,9 +126,11 @@ def assert_still_works(ctx: Any, before: Any) -> None:
     clone = ctx.clone()
     assert clone.render_template("{{ config.c }}{{ keystore.k }}") == "1secret-value"
     assert ctx.with_item("other", 0).render_template("{{ item }}") == "other"
-    ctx.set_var("probe", 1)
-    assert clone.get_var("probe") == 1
-    del ctx.variables["probe"]
+    copied = copy.deepcopy(ctx)  # a write, where it leaves nothing in ctx
+    copied_clone = copied.clone()
+    copied.set_var("probe", 1)
+    assert copied_clone.get_var("probe") == 1
+    assert snapshot(ctx) == before
 
 
 def refused(call: Callable[[], Any], kinds: type | tuple[type, ...], words: tuple[str, ...],

@@ -58,8 +58,8 @@ def test_namespaces_through_evaluate_keep_types(ctx) -> None:
     assert ctx.evaluate("parameters.count") == 7
     assert ctx.evaluate("task.fetch.data.items") == [10, 20, 30]
     assert ctx.evaluate("tasks.fetch.data") is ctx.get_task_result("fetch")["data"]
-    assert ctx.evaluate("workflow") is ctx.variables
-    assert ctx.evaluate("parameters") is ctx.parameters
+    assert ctx.evaluate("workflow") == ctx.variables
+    assert ctx.evaluate("parameters") == ctx.parameters
     assert ctx.evaluate("config.region") == "eu"
 
 
@@ -285,9 +285,11 @@ def test_clone_is_constant_size(ctx) -> None:
     # The clone points at the same store objects: nothing is copied.
     ctx.set_task_result("big", ["x" * 100] * 10_000)
     view = ctx.with_item(1, 0)
+    assert view.shares_stores_with(ctx)
+    assert view.get_task_result("big") is ctx.get_task_result("big")
     for name in ("parameters", "variables", "task_results", "pack_config", "keystore",
                  "system"):
-        assert getattr(view, name) is getattr(ctx, name), name
+        assert getattr(view, name) == getattr(ctx, name), name
 
 
 def test_getters_return_the_stored_object(ctx) -> None:
@@ -456,3 +458,24 @@ def test_a_null_config_survives_export_pickle_and_deepcopy(wc_class: type) -> No
                   pickle.loads(pickle.dumps(ctx)), wc_class.from_export({})):
         assert other.pack_config is None
     assert wc_class.from_export({"pack_config": {"a": 1}}).pack_config == {"a": 1}
+
+
+@pytest.mark.parametrize("name", ["parameters", "variables", "task_results", "pack_config",
+                                  "keystore", "system"])
+def test_store_views_cannot_be_written_through(wc_class: type, name: str) -> None:
+    ctx = wc_class({"p": 1}, {"v": 1}, pack_config={"c": 1}, keystore={"k": "s"})
+    ctx.set_task_result("t", 1)
+    view = getattr(ctx, name)
+    with pytest.raises(TypeError):
+        view["x"] = object()  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        view.update({"x": 1})  # type: ignore[attr-defined]
+    assert "x" not in getattr(ctx, name)
+    ctx.export(include_secrets=True)  # nothing unexportable got in
+
+
+def test_store_views_are_live(wc_class: type) -> None:
+    ctx = wc_class()
+    view = ctx.variables
+    ctx.with_item(1, 0).set_var("later", 2)
+    assert view["later"] == 2 and dict(view) == {"later": 2}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import copy
 import json
 import os
 import re
@@ -420,12 +421,12 @@ def test_payload_is_refused_or_harmless(ctx: Any, payload: str,
                  problems)
         _attempt("evaluate_condition (template)", lambda: ctx.evaluate_condition(payload),
                  _bool_check, problems)
-        clone = ctx.clone()
+        clone = copy.deepcopy(ctx)  # its own stores: "out" is this payload's only
         _attempt("publish_from_result",
                  lambda: clone.publish_from_result({"rc": 0}, (), {"out": payload}),
                  lambda *args: None, problems)
         if "out" in clone.variables:
-            _check_value("published value", clone.variables.pop("out"), problems)
+            _check_value("published value", clone.get_var("out"), problems)
         if expression is not None:
             _attempt("evaluate", lambda: ctx.evaluate(expression), _check_value, problems)
             _attempt("evaluate (item view)", lambda: view.evaluate(expression), _check_value,

@@ -118,6 +118,11 @@ PUBLISH_MAPS: list[Any] = [
 ]
 
 
+def view_dict(view: Any) -> Any:
+    """A store view (read-only) as the dict it shows, None as None."""
+    return None if view is None else dict(view)
+
+
 def tag(value: Any) -> Any:
     """A value with its types spelled out, so that 1, 1.0 and True differ."""
     kind = type(value)
@@ -144,8 +149,10 @@ def state(ctx: Any) -> tuple[Any, ...]:
     """Everything observable about one context."""
     return (
         tag(ctx.current_item), tag(ctx.current_index), tag(ctx.last_result),
-        ctx.last_outcome, tag(ctx.parameters), tag(ctx.variables), tag(ctx.task_results),
-        tag(ctx.pack_config), tag(ctx.keystore), tag(ctx.system), repr(ctx),
+        ctx.last_outcome,
+        *[tag(view_dict(getattr(ctx, name))) for name in (
+            "parameters", "variables", "task_results", "pack_config", "keystore", "system")],
+        repr(ctx),
     )
 
 
@@ -365,10 +372,10 @@ def _check_family(family: list[Any], model: list[tuple[Any, Any, Any]],
             assert tag(ctx.evaluate("item")) == tag(item)
         # Stores: one set for the whole family, holding every write made through any clone.
         assert ctx.shares_stores_with(root)
-        assert ctx.variables is root.variables and ctx.system is root.system
-        assert tag(ctx.variables) == tag(stores["variables"])
-        assert tag(ctx.task_results) == tag(stores["tasks"])
-        assert tag(ctx.system) == tag(stores["system"])
+        assert ctx.variables == root.variables and ctx.system == root.system
+        assert tag(view_dict(ctx.variables)) == tag(stores["variables"])
+        assert tag(view_dict(ctx.task_results)) == tag(stores["tasks"])
+        assert tag(view_dict(ctx.system)) == tag(stores["system"])
         for name, value in stores["variables"].items():
             assert ctx.get_var(name) is value
 

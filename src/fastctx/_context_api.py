@@ -35,25 +35,27 @@ class ContextLike(Protocol):
 
     def clone(self) -> Any: ...
 
+    def _shared_stores(self) -> Any: ...
+
     def set_task_result(self, name: str, result: Any) -> None: ...
 
     @property
-    def variables(self) -> dict[str, Any]: ...
+    def variables(self) -> Mapping[str, Any]: ...
 
     @property
-    def parameters(self) -> dict[str, Any]: ...
+    def parameters(self) -> Mapping[str, Any]: ...
 
     @property
-    def task_results(self) -> dict[str, Any]: ...
+    def task_results(self) -> Mapping[str, Any]: ...
 
     @property
-    def system(self) -> dict[str, Any]: ...
+    def system(self) -> Mapping[str, Any]: ...
 
     @property
-    def pack_config(self) -> dict[str, Any] | None: ...
+    def pack_config(self) -> Mapping[str, Any] | None: ...
 
     @property
-    def keystore(self) -> dict[str, Any]: ...
+    def keystore(self) -> Mapping[str, Any]: ...
 
     @property
     def last_outcome(self) -> TaskOutcome | None: ...
@@ -89,16 +91,18 @@ def publish_from_result(
             values[check_name(name)] = view.render_json(template)
     for name, value in values.items():
         check_json(value, f"variable {name!r}")
-    ctx.variables.update(values)
+    ctx._shared_stores().variables.update(values)
 
 
 def export(ctx: ContextLike, include_secrets: bool) -> dict[str, Any]:
     keys = EXPORT_KEYS + SECRET_KEYS if include_secrets else EXPORT_KEYS
-    return _json_copy({key: getattr(ctx, key) for key in keys})  # type: ignore[no-any-return]
+    views = {key: getattr(ctx, key) for key in keys}
+    return _json_copy({key: None if view is None else dict(view)  # type: ignore[no-any-return]
+                       for key, view in views.items()})
 
 
 def export_variables(ctx: ContextLike) -> dict[str, Any]:
-    return _json_copy(ctx.variables)  # type: ignore[no-any-return]
+    return _json_copy(dict(ctx.variables))  # type: ignore[no-any-return]
 
 
 def from_export(cls: type[C], data: Mapping[str, Any]) -> C:
@@ -124,7 +128,7 @@ def from_export(cls: type[C], data: Mapping[str, Any]) -> C:
             raise SerializationError(str(exc)) from None
     ctx = cls(stores["parameters"], stores["variables"], pack_config=stores["pack_config"],
               keystore=stores["keystore"], system=stores["system"])
-    ctx.task_results.update(stores["task_results"])
+    ctx._shared_stores().tasks.update(stores["task_results"])
     return ctx
 
 

@@ -4,14 +4,17 @@ per render (the fast path and the evaluator of compiled expressions).
 
 Behaviour, errors and pickle format are those of the pure-Python twin ``_core_py``; both
 import what they share from the modules below them (docs/architecture.md). The hottest data
-rules have compiled copies here (``_to_text`` of scalars, ``_step``, ``_truthy`` of booleans)
-that defer to ``fastctx._data`` for everything else.
+rules have compiled copies here (``_to_text`` of scalars, ``_step``) that defer to
+``fastctx._data`` for everything else.
 """
 
 import copy
 
 from cpython.object cimport PyObject, PyObject_RichCompare, PyTypeObject
 from cpython.sequence cimport PySequence_Contains
+
+cdef extern from "Python.h":
+    object PyDictProxy_New(object mapping)  # types.MappingProxyType: a read-only view
 
 from fastctx import _context_api, _opcodes, limits
 from fastctx._data import (MISSING, check_index, check_json, check_name, check_outcome,
@@ -112,7 +115,8 @@ cdef class WorkflowContext:
     and system values in stores that every clone shares, plus a per-clone current item,
     index and last task outcome. ``clone()`` and ``with_item()`` are O(1).
 
-    Getters return the stored objects themselves: treat them as read-only.
+    The store getters are read-only views of the live stores (``types.MappingProxyType``);
+    the values in them are the stored objects themselves: treat them as read-only too.
     """
 
     implementation = "cython"
@@ -189,27 +193,31 @@ cdef class WorkflowContext:
 
     @property
     def parameters(self):
-        return self._stores.parameters
+        return PyDictProxy_New(self._stores.parameters)
 
     @property
     def variables(self):
-        return self._stores.variables
+        return PyDictProxy_New(self._stores.variables)
 
     @property
     def task_results(self):
-        return self._stores.tasks
+        return PyDictProxy_New(self._stores.tasks)
 
     @property
     def pack_config(self):
-        return self._stores.config
+        return None if self._stores.config is None else PyDictProxy_New(self._stores.config)
 
     @property
     def system(self):
-        return self._stores.system
+        return PyDictProxy_New(self._stores.system)
 
     @property
     def keystore(self):
-        return self._stores.keystore
+        return PyDictProxy_New(self._stores.keystore)
+
+    def _shared_stores(self):
+        """The stores themselves, writable: for fastctx._context_api only."""
+        return self._stores
 
     @property
     def last_result(self):
@@ -277,7 +285,7 @@ cdef class WorkflowContext:
         if type(condition) is not str:
             raise TypeConversion(f"a condition must be a string, not {type(condition).__name__}")
         if "{{" in <str>condition or "{%" in <str>condition:
-            return _truthy(_render_string(self, <str>condition))
+            return _py_truthy(_render_string(self, <str>condition))
         return bool(_evaluate(self, <str>condition, <str>condition))
 
     def render_json(self, value):
@@ -313,8 +321,7 @@ cdef class WorkflowContext:
         return _context_api.describe(self)
 
     # -- copy and pickle ---------------------------------------------------------------
-    def __copy__(self):
-        return self.clone()
+    __copy__ = clone
 
     def __deepcopy__(self, memo):
         cdef WorkflowContext new = WorkflowContext.__new__(type(self))
@@ -400,17 +407,6 @@ cdef long C_POS = _opcodes.OP_POS, C_CONCAT = _opcodes.OP_CONCAT, C_LIST = _opco
 cdef long C_TUPLE = _opcodes.OP_TUPLE, C_DICT = _opcodes.OP_DICT, C_COND = _opcodes.OP_COND
 cdef long C_CALL = _opcodes.OP_CALL, C_RESULT = _opcodes.OP_RESULT
 cdef long C_OUTCOME = _opcodes.OP_OUTCOME, C_IN = _opcodes.CMP_IN, C_NOTIN = _opcodes.CMP_NOTIN
-
-
-cdef inline bint _truthy(object value) except -1:
-    # fastctx._data.truthy, with booleans (a condition's usual value) decided here
-    if value is True:
-        return True
-    if value is False:
-        return False
-    if type(value) is str:
-        return _py_truthy(value)
-    return bool(value)
 
 
 cdef str _render_parts(WorkflowContext ctx, tuple parts):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from . import _context_api, limits
@@ -108,7 +109,8 @@ class WorkflowContext:
     and system values in stores that every clone shares, plus a per-clone current item,
     index and last task outcome. ``clone()`` and ``with_item()`` are O(1).
 
-    Getters return the stored objects themselves: treat them as read-only.
+    The store getters are read-only views of the live stores (``types.MappingProxyType``);
+    the values in them are the stored objects themselves: treat them as read-only too.
     """
 
     implementation = "python"
@@ -194,29 +196,34 @@ class WorkflowContext:
         self._last = (check_json(result, "last task result"), check_outcome(outcome))
 
     @property
-    def parameters(self) -> dict[str, Any]:
-        return self._stores.parameters
+    def parameters(self) -> Mapping[str, Any]:
+        return MappingProxyType(self._stores.parameters)
 
     @property
-    def variables(self) -> dict[str, Any]:
-        return self._stores.variables
+    def variables(self) -> Mapping[str, Any]:
+        return MappingProxyType(self._stores.variables)
 
     @property
-    def task_results(self) -> dict[str, Any]:
-        return self._stores.tasks
+    def task_results(self) -> Mapping[str, Any]:
+        return MappingProxyType(self._stores.tasks)
 
     @property
-    def pack_config(self) -> dict[str, Any] | None:
+    def pack_config(self) -> Mapping[str, Any] | None:
         """The pack config, or None while none was set."""
-        return self._stores.config
+        config = self._stores.config
+        return None if config is None else MappingProxyType(config)
 
     @property
-    def system(self) -> dict[str, Any]:
-        return self._stores.system
+    def system(self) -> Mapping[str, Any]:
+        return MappingProxyType(self._stores.system)
 
     @property
-    def keystore(self) -> dict[str, Any]:
-        return self._stores.keystore
+    def keystore(self) -> Mapping[str, Any]:
+        return MappingProxyType(self._stores.keystore)
+
+    def _shared_stores(self) -> Stores:
+        """The stores themselves, writable: for fastctx._context_api only."""
+        return self._stores
 
     @property
     def last_result(self) -> Any:

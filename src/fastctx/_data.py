@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn, Protocol
 
 from . import limits
@@ -63,7 +63,7 @@ class ContextView(Protocol):
     """What the templating layer reads from a context while rendering (either core)."""
 
     @property
-    def keystore(self) -> dict[str, Any]: ...
+    def keystore(self) -> Mapping[str, Any]: ...
 
     @property
     def last_result(self) -> Any: ...

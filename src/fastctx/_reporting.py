@@ -5,6 +5,7 @@ that names the template, and no message carries a keystore value in any spelling
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
@@ -72,12 +73,12 @@ def scrub(message: str, wf: ContextView | None) -> str:
     return message if wf is None else scrub_secrets(message, wf.keystore)
 
 
-def scrub_secrets(message: str, keystore: dict[str, Any]) -> str:
+def scrub_secrets(message: str, keystore: Mapping[str, Any]) -> str:
     """``message`` with every value in ``keystore`` (nested ones too) replaced by ``***``."""
     if not keystore:
         return message
     secrets: list[str] = []
-    stack: list[Any] = [keystore]
+    stack: list[Any] = list(keystore.values())
     while stack:
         value = stack.pop()
         if type(value) is dict:
