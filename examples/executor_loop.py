@@ -74,6 +74,8 @@ def run_task(ctx: WorkflowContext, task: Task) -> TaskRun:
             skipped = 0
         else:
             items = ctx.evaluate(task.with_items)
+            if not isinstance(items, list):
+                raise TypeError(f"with_items of {task.name!r} is not a list")
             results: list[Any] = []
             skipped = 0
             for index, item in enumerate(items):

@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 from . import limits
+from ._data import JSONValue
 from ._impl import IMPLEMENTATION, WorkflowContext
 from ._outcome import TaskOutcome
 from .errors import (
@@ -30,6 +31,7 @@ __all__ = [
     "IMPLEMENTATION",
     "ContextError",
     "InvalidExpression",
+    "JSONValue",
     "LimitExceeded",
     "SerializationError",
     "TaskOutcome",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _context_api, limits
 from ._data import (
@@ -70,6 +70,11 @@ from ._templating import (
     native,
 )
 from .errors import TypeConversion, VariableNotFound
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ._data import JSONValue
 
 __all__ = ["Stores", "WorkflowContext"]
 
@@ -138,7 +143,7 @@ class WorkflowContext:
         self._last: tuple[Any, TaskOutcome] | None = None
 
     # -- clones -------------------------------------------------------------------------
-    def clone(self) -> Any:
+    def clone(self) -> Self:
         new = object.__new__(type(self))
         new._stores = self._stores
         new._item = self._item
@@ -146,7 +151,7 @@ class WorkflowContext:
         new._last = self._last
         return new
 
-    def with_item(self, item: Any, index: int) -> Any:
+    def with_item(self, item: Any, index: int) -> Self:
         new = object.__new__(type(self))
         new._stores = self._stores
         new._item = item
@@ -291,12 +296,13 @@ class WorkflowContext:
             error = error_for(exc, template, self)
         raise error  # outside the except: the original may quote a secret
 
-    def evaluate(self, expression: str) -> Any:
+    def evaluate(self, expression: str) -> JSONValue:
         """Evaluate one expression (no braces) to its native value."""
         if type(expression) is not str:
             raise TypeConversion(
                 f"an expression must be a string, not {type(expression).__name__}")
-        return _evaluate(self, expression, expression)
+        value: JSONValue = _evaluate(self, expression, expression)
+        return value
 
     def evaluate_condition(self, condition: str | bool) -> bool:
         """A bare expression, judged by plain truthiness (None, false, 0, "", [] and {} are
@@ -339,7 +345,7 @@ class WorkflowContext:
         return _context_api.export_variables(self)
 
     @classmethod
-    def from_export(cls, data: Mapping[str, Any]) -> Any:
+    def from_export(cls, data: Mapping[str, Any]) -> Self:
         """A new context from what :meth:`export` produced."""
         return _context_api.from_export(cls, data)
 
@@ -351,7 +357,7 @@ class WorkflowContext:
         parameters: Mapping[str, Any] | None,
         stored_variables: Mapping[str, Any] | None,
         task_results: Mapping[str, Any] | None,
-    ) -> Any:
+    ) -> Self:
         """A context rebuilt from what an executor persisted (after a restart, say)."""
         return _context_api.rebuild(cls, parameters, stored_variables, task_results)
 
@@ -359,10 +365,10 @@ class WorkflowContext:
         return _context_api.describe(self)
 
     # -- copy and pickle ----------------------------------------------------------------
-    def __copy__(self) -> Any:
+    def __copy__(self) -> Self:
         return self.clone()
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         new = object.__new__(type(self))
         memo[id(self)] = new
         s = self._stores
@@ -378,7 +384,7 @@ class WorkflowContext:
         return (restore_context, (self._stores, self._item, self._index, self._last))
 
     @classmethod
-    def _restore(cls, stores: Stores, item: Any, index: Any, last: Any) -> Any:
+    def _restore(cls, stores: Stores, item: Any, index: Any, last: Any) -> Self:
         new = object.__new__(cls)
         new._stores = stores
         new._item = item

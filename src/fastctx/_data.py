@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn, Protocol, TypeAlias
 
 from . import limits
 from ._outcome import TaskOutcome
@@ -20,6 +20,7 @@ from .errors import LimitExceeded, SerializationError, TypeConversion, VariableN
 __all__ = [
     "MISSING",
     "ContextView",
+    "JSONValue",
     "a_type_name",
     "check_index",
     "check_json",
@@ -43,6 +44,11 @@ __all__ = [
     "walk_or_missing",
     "word_truth",
 ]
+
+
+#: A JSON-shaped value: what stores hold and what ``evaluate`` and ``render_json`` return.
+JSONValue: TypeAlias = (
+    bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None)
 
 
 class _Missing:
