@@ -12,6 +12,7 @@ import copy
 import datetime
 import decimal
 import math
+import pickle
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -448,3 +449,55 @@ def test_a_value_export_cannot_write_is_refused(ctx: Any, value: Any) -> None:
         ctx.render_template("{{ v }}")
     except ContextError as exc:
         pytest.fail(f"accepted, and then the context cannot export: {exc}")
+
+
+# -- instances made without __init__ ---------------------------------------------------------
+def _uninitialised(wc_class: type) -> list[Any]:
+    class SkipsInit(wc_class):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:  # no super().__init__(): no stores
+            pass
+
+    return [wc_class.__new__(wc_class), SkipsInit()]
+
+
+USES: list[tuple[str, Callable[[Any], Any]]] = [
+    ("clone", lambda ctx: ctx.clone()),
+    ("copy", copy.copy),
+    ("get_var", lambda ctx: ctx.get_var("a")),
+    ("set_var", lambda ctx: ctx.set_var("a", 1)),
+    ("get_task_result", lambda ctx: ctx.get_task_result("t")),
+    ("set_task_result", lambda ctx: ctx.set_task_result("t", 1)),
+    ("set_pack_config", lambda ctx: ctx.set_pack_config({})),
+    ("set_keystore", lambda ctx: ctx.set_keystore({})),
+    ("set_system", lambda ctx: ctx.set_system("s", 1)),
+    ("parameters", lambda ctx: ctx.parameters),
+    ("pack_config", lambda ctx: ctx.pack_config),
+    ("render_template", lambda ctx: ctx.render_template("{{ a }}")),
+    ("render_json", lambda ctx: ctx.render_json({"x": "{{ parameters.p }}"})),
+    ("evaluate", lambda ctx: ctx.evaluate("workflow.a")),
+    ("evaluate_condition", lambda ctx: ctx.evaluate_condition("a")),
+    ("with_item", lambda ctx: ctx.with_item(1, 0)),
+    ("publish_from_result", lambda ctx: ctx.publish_from_result({}, "a")),
+    ("export", lambda ctx: ctx.export()),
+    ("repr", repr),
+    ("deepcopy", copy.deepcopy),
+    ("pickle", lambda ctx: pickle.dumps(ctx)),
+    ("shares_stores_with", lambda ctx: ctx.shares_stores_with(ctx)),
+]
+
+
+@pytest.mark.parametrize(("name", "use"), USES, ids=[name for name, _ in USES])
+def test_a_context_made_without_init_fails_cleanly(wc_class: type, name: str,
+                                                   use: Callable[[Any], Any]) -> None:
+    # The compiled core once dereferenced its missing stores here: a crash of the interpreter.
+    for ctx in _uninitialised(wc_class):
+        with pytest.raises(TypeConversion, match="made without __init__"):
+            use(ctx)
+        assert ctx.current_item is None and ctx.current_index is None
+        assert ctx.evaluate("1 + 1") == 2  # what needs no store still works
+
+
+def test_restore_refuses_what_is_not_stores(wc_class: type) -> None:
+    for stores in (None, {}, "stores"):
+        with pytest.raises(TypeError):
+            wc_class._restore(stores, None, None, None)

@@ -8,16 +8,17 @@ through its public methods, and the class through the ``cls`` they are given.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from ._data import check_json, check_name
+from ._data import check_json, check_name, snapshot
 from ._outcome import TaskOutcome
 from .errors import ContextError, LimitExceeded, SerializationError, TypeConversion
 
-__all__ = ["EXPORT_KEYS", "SECRET_KEYS", "describe", "export", "export_variables",
-           "from_export", "publish_from_result", "rebuild"]
+__all__ = ["EXPORT_KEYS", "SECRET_KEYS", "deep_copy", "describe", "export", "export_variables",
+           "from_export", "no_stores", "publish_from_result", "rebuild"]
 
 #: The stores ``export()`` writes, in this order; ``SECRET_KEYS`` only with
 #: ``include_secrets=True``. ``from_export()`` and context files accept exactly these.
@@ -34,6 +35,12 @@ class ContextLike(Protocol):
                  system: dict[str, Any] | None = ...) -> None: ...
 
     def clone(self) -> Any: ...
+
+    @property
+    def current_item(self) -> Any: ...
+
+    @property
+    def last_result(self) -> Any: ...
 
     def _shared_stores(self) -> Any: ...
 
@@ -142,6 +149,30 @@ def rebuild(
     for name, result in _as_dict(task_results, "task_results").items():
         ctx.set_task_result(name, result)
     return ctx
+
+
+def deep_copy(ctx: C, memo: dict[int, Any]) -> C:
+    """``copy.deepcopy(ctx)``: a context with stores of its own, deep copies of ``ctx``'s
+    (made from one-level snapshots, which another thread cannot resize while they are read)."""
+    stores = ctx._shared_stores()
+    copied = type(stores)(*[copy.deepcopy(snapshot(store), memo) for store in (
+        stores.parameters, stores.variables, stores.tasks, stores.config, stores.keystore,
+        stores.system)])
+    last = None if ctx.last_outcome is None else (copy.deepcopy(ctx.last_result, memo),
+                                                  ctx.last_outcome)
+    cls: Any = type(ctx)
+    new: C = cls._restore(copied, copy.deepcopy(ctx.current_item, memo), ctx.current_index,
+                          last)
+    memo[id(ctx)] = new
+    return new
+
+
+def no_stores(ctx: object) -> TypeConversion:
+    """The error of a context made without ``__init__`` (``WorkflowContext.__new__``, or a
+    subclass that skips ``super().__init__()``): it has no stores to read or write."""
+    name = type(ctx).__name__
+    return TypeConversion(f"this {name} was made without __init__ and has no stores: "
+                          f"create it with {name}(...)")
 
 
 def describe(ctx: ContextLike) -> str:

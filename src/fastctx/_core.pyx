@@ -8,8 +8,6 @@ rules have compiled copies here (``_to_text`` of scalars, ``_step``) that defer 
 ``fastctx._data`` for everything else.
 """
 
-import copy
-
 from cpython.object cimport PyObject, PyObject_RichCompare, PyTypeObject
 from cpython.sequence cimport PySequence_Contains
 
@@ -19,7 +17,7 @@ cdef extern from "Python.h":
 from fastctx import _context_api, _opcodes, limits
 from fastctx._data import (MISSING, check_index, check_json, check_name, check_outcome,
                            describe_path, initial_system, missing_message, new_config, new_store,
-                           output_too_long, root_message, snapshot, to_text as _py_to_text,
+                           output_too_long, root_message, to_text as _py_to_text,
                            too_deep, truthy as _py_truthy)
 from fastctx._pickle import restore_context, restore_stores
 from fastctx._reporting import error_for
@@ -167,57 +165,59 @@ cdef class WorkflowContext:
 
     # -- stores ------------------------------------------------------------------------
     def set_var(self, name, value):
-        self._stores.variables[check_name(name)] = check_json(value, f"variable {name!r}")
+        _stores_of(self).variables[check_name(name)] = check_json(value, f"variable {name!r}")
 
     def get_var(self, name, default=None):
-        return self._stores.variables.get(name if type(name) is str else check_name(name),
-                                          default)
+        return _stores_of(self).variables.get(
+            name if type(name) is str else check_name(name), default)
 
     def set_task_result(self, name, result):
-        self._stores.tasks[check_name(name)] = check_json(result, f"result of task {name!r}")
+        _stores_of(self).tasks[check_name(name)] = check_json(result, f"result of task {name!r}")
 
     def get_task_result(self, name, default=None):
-        return self._stores.tasks.get(name if type(name) is str else check_name(name), default)
+        return _stores_of(self).tasks.get(
+            name if type(name) is str else check_name(name), default)
 
     def set_pack_config(self, config):
-        self._stores.config = new_config(config)
+        _stores_of(self).config = new_config(config)
 
     def set_keystore(self, secrets):
-        self._stores.keystore = new_store(secrets, "keystore")
+        _stores_of(self).keystore = new_store(secrets, "keystore")
 
     def set_system(self, name, value):
-        self._stores.system[check_name(name)] = check_json(value, f"system {name!r}")
+        _stores_of(self).system[check_name(name)] = check_json(value, f"system {name!r}")
 
     def set_last_task_outcome(self, result, outcome):
         self._last = (check_json(result, "last task result"), check_outcome(outcome))
 
     @property
     def parameters(self):
-        return PyDictProxy_New(self._stores.parameters)
+        return PyDictProxy_New(_stores_of(self).parameters)
 
     @property
     def variables(self):
-        return PyDictProxy_New(self._stores.variables)
+        return PyDictProxy_New(_stores_of(self).variables)
 
     @property
     def task_results(self):
-        return PyDictProxy_New(self._stores.tasks)
+        return PyDictProxy_New(_stores_of(self).tasks)
 
     @property
     def pack_config(self):
-        return None if self._stores.config is None else PyDictProxy_New(self._stores.config)
+        config = _stores_of(self).config
+        return None if config is None else PyDictProxy_New(config)
 
     @property
     def system(self):
-        return PyDictProxy_New(self._stores.system)
+        return PyDictProxy_New(_stores_of(self).system)
 
     @property
     def keystore(self):
-        return PyDictProxy_New(self._stores.keystore)
+        return PyDictProxy_New(_stores_of(self).keystore)
 
     def _shared_stores(self):
         """The stores themselves, writable: for fastctx._context_api only."""
-        return self._stores
+        return _stores_of(self)
 
     @property
     def last_result(self):
@@ -230,7 +230,7 @@ cdef class WorkflowContext:
     def shares_stores_with(self, other):
         """Whether ``other`` is a clone of this context (or this context)."""
         return (isinstance(other, WorkflowContext)
-                and self._stores is (<WorkflowContext>other)._stores)
+                and _stores_of(self) is (<WorkflowContext>other)._stores)
 
     # -- look-ups ----------------------------------------------------------------------
     def resolve(self, name):
@@ -324,21 +324,13 @@ cdef class WorkflowContext:
     __copy__ = clone
 
     def __deepcopy__(self, memo):
-        cdef WorkflowContext new = WorkflowContext.__new__(type(self))
-        memo[id(self)] = new
-        cdef Stores s = self._stores
-        new._stores = Stores(*[copy.deepcopy(snapshot(store), memo) for store in (
-            s.parameters, s.variables, s.tasks, s.config, s.keystore, s.system)])
-        new._item = copy.deepcopy(self._item, memo)
-        new._index = self._index
-        new._last = copy.deepcopy(self._last, memo)
-        return new
+        return _context_api.deep_copy(self, memo)
 
     def __reduce__(self):
-        return (restore_context, (self._stores, self._item, self._index, self._last))
+        return (restore_context, (_stores_of(self), self._item, self._index, self._last))
 
     @classmethod
-    def _restore(cls, Stores stores, item, index, last):
+    def _restore(cls, Stores stores not None, item, index, last):
         cdef WorkflowContext new = WorkflowContext.__new__(cls)
         new._stores = stores
         new._item = item
@@ -354,13 +346,19 @@ cdef inline WorkflowContext _new(WorkflowContext self):
     cdef type cls = type(self)
     cdef WorkflowContext new = <WorkflowContext>(<PyTypeObject*>cls).tp_new(
         cls, <PyObject*>_EMPTY, NULL)
-    new._stores = self._stores
+    new._stores = _stores_of(self)
     new._last = self._last
     return new
 
 
+cdef inline Stores _stores_of(WorkflowContext self):
+    if self._stores is None:  # made by __new__, __init__ skipped: nothing to dereference
+        raise _context_api.no_stores(self)
+    return self._stores
+
+
 cdef object _resolve(WorkflowContext self, object name):
-    cdef Stores stores = self._stores
+    cdef Stores stores = _stores_of(self)
     root = _ROOTS.get(name) if type(name) is str else None
     if root is None:
         return stores.variables.get(name, _MISSING)

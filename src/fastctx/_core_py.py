@@ -9,7 +9,6 @@ caching in ``_templating``, the API written in Python in ``_context_api``.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,6 @@ from ._data import (
     new_config,
     new_store,
     root_message,
-    snapshot,
     to_text,
     too_deep,
     truthy,
@@ -369,22 +367,24 @@ class WorkflowContext:
         return self.clone()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
-        new = object.__new__(type(self))
-        memo[id(self)] = new
-        s = self._stores
-        stores: list[Any] = [copy.deepcopy(snapshot(store), memo) for store in (
-            s.parameters, s.variables, s.tasks, s.config, s.keystore, s.system)]
-        new._stores = Stores(*stores)
-        new._item = copy.deepcopy(self._item, memo)
-        new._index = self._index
-        new._last = copy.deepcopy(self._last, memo)
-        return new
+        return _context_api.deep_copy(self, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for a field never set: an instance made without __init__ behaves as the
+        # Cython core's does (no item, index or outcome; no stores: a clean error).
+        if name == "_stores":
+            raise _context_api.no_stores(self)
+        if name in ("_item", "_index", "_last"):
+            return None
+        raise AttributeError(name)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (restore_context, (self._stores, self._item, self._index, self._last))
 
     @classmethod
     def _restore(cls, stores: Stores, item: Any, index: Any, last: Any) -> Self:
+        if type(stores) is not Stores:
+            raise TypeConversion(f"stores must be Stores, not {type(stores).__name__}")
         new = object.__new__(cls)
         new._stores = stores
         new._item = item
