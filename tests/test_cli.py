@@ -500,3 +500,24 @@ def test_console_script(tmp_path: Path) -> None:
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["input"]["count"] == 3
+
+
+def test_yaml_scalar_that_cannot_be_read_is_bad_input(capsys: pytest.CaptureFixture[str],
+                                                      tmp_path: Path) -> None:
+    pytest.importorskip("yaml")
+    task = tmp_path / "task.yaml"
+    task.write_text("x: " + "9" * 5000 + "\n", encoding="utf-8")
+    status, out, err = run(capsys, "render", str(task))
+    assert (status, out) == (2, "")
+    assert "invalid YAML: a value cannot be read" in err
+    assert "Traceback" not in err
+
+
+def test_secret_with_quotes_never_in_stderr(capsys: pytest.CaptureFixture[str],
+                                            tmp_path: Path) -> None:
+    secret = "O'Reilly-\"pass\"-42"
+    context = tmp_path / "ctx.json"
+    context.write_text(json.dumps({"keystore": {"pw": secret}}), encoding="utf-8")
+    status, out, err = run(capsys, "eval", "task[keystore.pw]", "--context", str(context))
+    assert (status, out) == (1, "")
+    assert "VariableNotFound" in err and "Reilly" not in err

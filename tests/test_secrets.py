@@ -154,3 +154,20 @@ def test_logs_hide_secrets(ctx, caplog: pytest.LogCaptureFixture) -> None:
     for record in caplog.records:
         assert _leaks(record.getMessage()) == [], record.getMessage()
     assert _leaks(caplog.text) == []
+
+
+@pytest.mark.parametrize("secret", ["O'Reilly-pass-42", 'say "hi"-42', "both ' and \" -42",
+                                    "back\\slash-'q'-42"])
+@pytest.mark.parametrize("source", ["{{ task[keystore.pw] }}", "{{ {}[keystore.pw] }}",
+                                    "{{ parameters[keystore.pw].x }}", "{{ keystore.pw.nope }}"])
+def test_secrets_with_quotes_are_scrubbed_in_every_spelling(wc_class: type, secret: str,
+                                                             source: str) -> None:
+    ctx = wc_class({}, {}, keystore={"pw": secret})
+    for call in (lambda: ctx.render_template(source),
+                 lambda: ctx.evaluate(source[3:-3]),
+                 lambda: ctx.render_json({"a": source}),
+                 lambda: ctx.evaluate_condition(source)):
+        with pytest.raises(ContextError) as info:
+            call()
+        for text in (str(info.value), str(getattr(info.value, "path", ""))):
+            assert "42" not in text, text

@@ -95,8 +95,10 @@ def scrub_secrets(message: str, keystore: Mapping[str, Any]) -> str:
 
 def _spellings(secret: str) -> list[str]:
     """A secret as messages may quote it: as is, escaped by repr or JSON, or both (a path
-    text holds JSON-quoted keys and is itself quoted with repr)."""
+    text holds JSON-quoted keys and is itself quoted with repr), and each of those with its
+    single quotes escaped (what repr does to a text that holds both kinds of quote)."""
     as_json = json.dumps(secret, ensure_ascii=False)[1:-1]
     as_repr = repr(secret)[1:-1]
-    return [secret, as_json, as_repr, repr(as_json)[1:-1], repr(as_repr)[1:-1],
-            json.dumps(secret)[1:-1]]
+    spellings = [secret, as_json, as_repr, repr(as_json)[1:-1], repr(as_repr)[1:-1],
+                 json.dumps(secret)[1:-1]]
+    return spellings + [spelling.replace("'", "\\'") for spelling in spellings]

@@ -402,6 +402,9 @@ def _parse_yaml(source: str, text: str, yaml: Any) -> Any:
         raise _Failure(source, f"invalid YAML: {exc}", EXIT_USAGE) from None
     except RecursionError:
         raise _Failure(source, "invalid YAML: nested too deeply", EXIT_USAGE) from None
+    except ValueError as exc:  # a scalar PyYAML cannot convert: an int of 5,000 digits, say
+        raise _Failure(source, f"invalid YAML: a value cannot be read: {str(exc).split(';')[0]}",
+                       EXIT_USAGE) from None
     _check_yaml_is_json(source, document)
     return document
 
