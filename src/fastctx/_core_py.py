@@ -369,14 +369,16 @@ class WorkflowContext:
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         return _context_api.deep_copy(self, memo)
 
-    def __getattr__(self, name: str) -> Any:
-        # Only for a field never set: an instance made without __init__ behaves as the
-        # Cython core's does (no item, index or outcome; no stores: a clean error).
-        if name == "_stores":
-            raise _context_api.no_stores(self)
-        if name in ("_item", "_index", "_last"):
-            return None
-        raise AttributeError(name)
+    if not TYPE_CHECKING:  # a __getattr__ would make every attribute valid to mypy
+
+        def __getattr__(self, name: str) -> Any:
+            # Only for a field never set: an instance made without __init__ behaves as the
+            # Cython core's does (no item, index or outcome; no stores: a clean error).
+            if name == "_stores":
+                raise _context_api.no_stores(self)
+            if name in ("_item", "_index", "_last"):
+                return None
+            raise AttributeError(name)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (restore_context, (self._stores, self._item, self._index, self._last))
