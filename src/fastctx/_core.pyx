@@ -517,9 +517,9 @@ cdef object _eval(WorkflowContext ctx, tuple node):
         return [_eval(ctx, <tuple>arg) for arg in <tuple>node[1]]
     if op == C_TUPLE:
         return tuple([_eval(ctx, <tuple>arg) for arg in <tuple>node[1]])
-    if op == C_DICT:
-        return {_eval(ctx, <tuple>(<tuple>kv)[0]): _eval(ctx, <tuple>(<tuple>kv)[1])
-                for kv in <tuple>node[1]}
+    if op == C_DICT:  # every key and value first, then the dict: as Python's {k: v} display
+        return dict([(_eval(ctx, <tuple>(<tuple>kv)[0]), _eval(ctx, <tuple>(<tuple>kv)[1]))
+                     for kv in <tuple>node[1]])
     if op == C_RESULT:
         return None if ctx._last is None else (<tuple>ctx._last)[0]
     if op == C_OUTCOME:

@@ -453,8 +453,8 @@ def evaluate_node(ctx: WorkflowContext, node: tuple[Any, ...]) -> Any:
         return [evaluate_node(ctx, arg) for arg in node[1]]
     if op == OP_TUPLE:
         return tuple([evaluate_node(ctx, arg) for arg in node[1]])
-    if op == OP_DICT:
-        return {evaluate_node(ctx, k): evaluate_node(ctx, v) for k, v in node[1]}
+    if op == OP_DICT:  # every key and value first, then the dict: as Python's {k: v} display
+        return dict([(evaluate_node(ctx, k), evaluate_node(ctx, v)) for k, v in node[1]])
     if op == OP_RESULT:
         return ctx.last_result
     if op == OP_OUTCOME:
