@@ -457,12 +457,11 @@ def _uninitialised(wc_class: type) -> list[Any]:
         def __init__(self) -> None:  # no super().__init__(): no stores
             pass
 
-    return [wc_class.__new__(wc_class), SkipsInit()]
+    # and a clone of one: it shares the missing stores
+    return [wc_class.__new__(wc_class), SkipsInit(), wc_class.__new__(wc_class).clone()]
 
 
 USES: list[tuple[str, Callable[[Any], Any]]] = [
-    ("clone", lambda ctx: ctx.clone()),
-    ("copy", copy.copy),
     ("get_var", lambda ctx: ctx.get_var("a")),
     ("set_var", lambda ctx: ctx.set_var("a", 1)),
     ("get_task_result", lambda ctx: ctx.get_task_result("t")),
@@ -476,7 +475,7 @@ USES: list[tuple[str, Callable[[Any], Any]]] = [
     ("render_json", lambda ctx: ctx.render_json({"x": "{{ parameters.p }}"})),
     ("evaluate", lambda ctx: ctx.evaluate("workflow.a")),
     ("evaluate_condition", lambda ctx: ctx.evaluate_condition("a")),
-    ("with_item", lambda ctx: ctx.with_item(1, 0)),
+    ("with_item", lambda ctx: ctx.with_item(1, 0).render_template("{{ item }}{{ a }}")),
     ("publish_from_result", lambda ctx: ctx.publish_from_result({}, "a")),
     ("export", lambda ctx: ctx.export()),
     ("repr", repr),

@@ -167,12 +167,11 @@ def deep_copy(ctx: C, memo: dict[int, Any]) -> C:
     return new
 
 
-def no_stores(ctx: object) -> TypeConversion:
+def no_stores() -> TypeConversion:
     """The error of a context made without ``__init__`` (``WorkflowContext.__new__``, or a
-    subclass that skips ``super().__init__()``): it has no stores to read or write."""
-    name = type(ctx).__name__
-    return TypeConversion(f"this {name} was made without __init__ and has no stores: "
-                          f"create it with {name}(...)")
+    subclass that skips ``super().__init__()``), or of a clone of one: it has no stores."""
+    return TypeConversion("this WorkflowContext was made without __init__ and has no stores: "
+                          "create it with WorkflowContext(...)")
 
 
 def describe(ctx: ContextLike) -> str:

@@ -346,14 +346,14 @@ cdef inline WorkflowContext _new(WorkflowContext self):
     cdef type cls = type(self)
     cdef WorkflowContext new = <WorkflowContext>(<PyTypeObject*>cls).tp_new(
         cls, <PyObject*>_EMPTY, NULL)
-    new._stores = _stores_of(self)
+    new._stores = self._stores  # no check: a clone of a context without stores has none
     new._last = self._last
     return new
 
 
 cdef inline Stores _stores_of(WorkflowContext self):
     if self._stores is None:  # made by __new__, __init__ skipped: nothing to dereference
-        raise _context_api.no_stores(self)
+        raise _context_api.no_stores()
     return self._stores
 
 

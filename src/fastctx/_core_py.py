@@ -81,6 +81,21 @@ _VARIABLE_ROOTS = frozenset(("workflow", "vars", "variables"))
 _TASK_ROOTS = frozenset(("task", "tasks"))
 
 
+class _NoStores:
+    """The stores of a context made without ``__init__``: any use is a clean error."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        raise _context_api.no_stores()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise _context_api.no_stores()
+
+
+_NO_STORES: Any = _NoStores()
+
+
 class Stores:
     """The stores every clone of one context shares."""
 
@@ -121,6 +136,15 @@ class WorkflowContext:
     # Four slots: the shared stores, the item, the index (None when not iterating) and the
     # last outcome as a (result, TaskOutcome) pair or None.
     __slots__ = ("_stores", "_item", "_index", "_last")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # What __init__ does not run for (WorkflowContext.__new__, a subclass that skips
+        # super().__init__()) is as in the Cython core: no item, index or outcome, and stores
+        # whose every use raises TypeConversion. Clones and with_item skip this (they copy).
+        new = object.__new__(cls)
+        new._stores = _NO_STORES
+        new._item = new._index = new._last = None
+        return new
 
     def __init__(
         self,
@@ -238,6 +262,8 @@ class WorkflowContext:
 
     def shares_stores_with(self, other: object) -> bool:
         """Whether ``other`` is a clone of this context (or this context)."""
+        if self._stores is _NO_STORES:
+            raise _context_api.no_stores()
         return isinstance(other, WorkflowContext) and self._stores is other._stores
 
     # -- look-ups -----------------------------------------------------------------------
@@ -369,18 +395,11 @@ class WorkflowContext:
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         return _context_api.deep_copy(self, memo)
 
-    if not TYPE_CHECKING:  # a __getattr__ would make every attribute valid to mypy
 
-        def __getattr__(self, name: str) -> Any:
-            # Only for a field never set: an instance made without __init__ behaves as the
-            # Cython core's does (no item, index or outcome; no stores: a clean error).
-            if name == "_stores":
-                raise _context_api.no_stores(self)
-            if name in ("_item", "_index", "_last"):
-                return None
-            raise AttributeError(name)
 
     def __reduce__(self) -> tuple[Any, ...]:
+        if self._stores is _NO_STORES:
+            raise _context_api.no_stores()
         return (restore_context, (self._stores, self._item, self._index, self._last))
 
     @classmethod
