@@ -3,7 +3,7 @@
 Environment:
   FASTCTX_NO_EXTENSIONS=1  build no extension (pure Python).
   FASTCTX_DEBUG_BUILD=1    -O0 -g3, assertions on (C flags only: every Cython directive is
-                           in the header of _core.pyx).
+                           in the header of each .pyx).
   FASTCTX_ASAN=1           with the debug build, compile and link with AddressSanitizer.
   CIBUILDWHEEL=1           a failed compile is an error: no wheel is silently slow.
 """
@@ -64,14 +64,13 @@ def extensions():
         if _flag("FASTCTX_ASAN"):
             compile_args += ["-fsanitize=address", "-fno-omit-frame-pointer"]
             link_args += ["-fsanitize=address"]
-    ext = Extension(
-        "fastctx._core",
-        ["src/fastctx/_core.pyx"],
-        extra_compile_args=compile_args,
-        extra_link_args=link_args,
-        define_macros=macros,
-    )
-    return cythonize([ext])
+    # _stores: the stores, the context's fields and look-ups; _core cimports it (_stores.pxd)
+    return cythonize([
+        Extension(f"fastctx.{name}", [f"src/fastctx/{name}.pyx"],
+                  extra_compile_args=compile_args, extra_link_args=link_args,
+                  define_macros=macros)
+        for name in ("_stores", "_core")
+    ])
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -43,6 +43,7 @@ from typing import Any
 
 import pytest
 
+import fastctx
 from fastctx import InvalidExpression, TaskOutcome, TypeConversion, VariableNotFound
 from fastctx._impl import context_class
 
@@ -100,6 +101,15 @@ def _raises(fn: Callable[[], Any], error: type[BaseException]) -> Callable[[], N
     return op
 
 
+# An engine with a function given the context, a filter, a namespace, limits of its own (each
+# render puts them in force) and a cache of 2 (each hit is recorded: moved to the end).
+ENGINE = fastctx.Engine("leak-test", namespaces=("inquiry",), limits={"max_output": 10_000},
+                        cache_size=2)
+ENGINE.function("secret", pass_context=True)(lambda ctx, key: ctx.keystore[key])
+ENGINE.filter("shout")(lambda value: value.upper() + "!")
+ENGINE_FAST = "{{ secret('password') | length }} {{ inquiry.answer | shout }} {{ item.n }}"
+
+
 def operations(wc_class: type) -> dict[str, tuple[Callable[[], Any], int]]:
     """name -> (one call of the operation, divisor of the iteration count for its cost)."""
     root = wc_class({"count": 3, "url": "http://x"}, {"greeting": "hi"},
@@ -111,6 +121,10 @@ def operations(wc_class: type) -> dict[str, tuple[Callable[[], Any], int]]:
     assert view.render_template(JINJA) == "ABC-h1"
     assert view.render_json(JSON_DOC) == {"n": 2, "hosts": [["a", "b", "c"], "at 1"], "k": 5}
     value = {"v": [1, 2.5, "x", None, True]}
+    engine_root = wc_class({"count": 3}, keystore={"password": "s3cret-value"}, engine=ENGINE)
+    engine_root.set_namespace("inquiry", {"answer": "yes"})
+    engine_view = engine_root.with_item({"n": 2}, 0)
+    assert engine_view.render_template(ENGINE_FAST) == "12 YES! 2"
     return {
         "clone": (view.clone, 1),
         "with_item": (lambda: view.with_item("x", 3), 1),
@@ -138,6 +152,9 @@ def operations(wc_class: type) -> dict[str, tuple[Callable[[], Any], int]]:
         "invalid_expression": (_raises(lambda: view.evaluate("1 +"), InvalidExpression), 100),
         "pickle": (lambda: pickle.loads(pickle.dumps(view)), 20),
         "deepcopy": (lambda: copy.deepcopy(view), 20),
+        "engine_render": (lambda: engine_view.render_template(ENGINE_FAST), 2),
+        "engine_evaluate": (lambda: engine_view.evaluate("secret('password') ~ item.n"), 2),
+        "engine_pickle": (lambda: pickle.loads(pickle.dumps(engine_view)), 20),
     }
 
 

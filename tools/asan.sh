@@ -39,7 +39,7 @@ if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         | (cd "$root" && xargs -0 cp --parents -t "$src" 2>/dev/null || true)
 else
     cp -r "$root/." "$src"
-    rm -rf "$src/build" "$src"/src/fastctx/_core.c "$src"/src/fastctx/*.so
+    rm -rf "$src/build" "$src"/src/fastctx/_core.c "$src"/src/fastctx/_stores.c "$src"/src/fastctx/*.so
 fi
 
 log "build: FASTCTX_DEBUG_BUILD=1 FASTCTX_ASAN=1 (-O0 -g3 -fsanitize=address)"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from . import limits
 from ._data import JSONValue
+from ._engine import DEFAULT_ENGINE, Engine, get_engine
 from ._impl import IMPLEMENTATION, WorkflowContext
 from ._outcome import TaskOutcome
 from .errors import (
@@ -28,8 +29,10 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_ENGINE",
     "IMPLEMENTATION",
     "ContextError",
+    "Engine",
     "InvalidExpression",
     "JSONValue",
     "LimitExceeded",
@@ -38,5 +41,6 @@ __all__ = [
     "TypeConversion",
     "VariableNotFound",
     "WorkflowContext",
+    "get_engine",
     "limits",
 ]

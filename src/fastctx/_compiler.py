@@ -20,6 +20,7 @@ from jinja2.nodes import EvalContext
 from jinja2.utils import _PassArg
 
 from . import _opcodes as op
+from ._data import describe_path
 from ._functions import HELPERS
 from ._outcome import OUTCOMES
 
@@ -38,11 +39,21 @@ class NotCompilable(Exception):
 
 
 class Compiler:
-    """Turns Jinja2 expression nodes into tuples for one sandbox's filters and tests."""
+    """Turns Jinja2 expression nodes into tuples for one engine: its sandbox's filters and
+    tests, and the functions, filters and tests registered on it (``engine.functions``,
+    ``.filters``, ``.tests``: name -> a callable with ``pass_context``), which come first.
 
-    def __init__(self, sandbox: Any, path_of: Any) -> None:
+    ``concat``: a function of the operands that ``~`` calls instead of ``OP_CONCAT``;
+    ``printer``: what prints each value of a fast-path template (None: ``to_text``, which
+    the core applies itself). Both are set for engines that print as Jinja2 does."""
+
+    def __init__(self, sandbox: Any, path_of: Any, engine: Any,
+                 concat: Any = None, printer: Any = None) -> None:
         self.sandbox = sandbox
         self.path_of = path_of
+        self.engine = engine
+        self.concat = concat
+        self.printer = printer
         self.eval_ctx = EvalContext(sandbox)
 
     def compile(self, node: nodes.Node) -> tuple[Any, ...]:
@@ -73,7 +84,24 @@ class Compiler:
     def visit_Name(self, node: nodes.Name) -> tuple[Any, ...]:
         return self._path(node)
 
-    visit_Getattr = visit_Getitem = visit_Name
+    # A look-up on a computed value (``ctx().x``, ``f(a)[0]``, ``a[i]``) does what the Jinja2
+    # path does: the sandbox's getattr, or the ``@item`` filter for ``[...]``.
+    def visit_Getattr(self, node: nodes.Getattr) -> tuple[Any, ...]:
+        if self.path_of(node) is not None:
+            return self._path(node)
+        return (op.OP_CALL, self.sandbox.getattr,
+                (self.compile(node.node), (op.OP_CONST, node.attr)))
+
+    def visit_Getitem(self, node: nodes.Getitem) -> tuple[Any, ...]:
+        if self.path_of(node) is not None:
+            return self._path(node)
+        if isinstance(node.arg, nodes.Slice):
+            raise NotCompilable("a slice")
+        path = self.path_of(node.node)
+        text = describe_path(path[0], path[1:]) if path else "value"
+        return (op.OP_CALL, self.sandbox.filters["@item"],
+                ((op.OP_CONST, self.sandbox), self.compile(node.node), self.compile(node.arg),
+                 (op.OP_CONST, text)))
 
     def visit_List(self, node: nodes.List) -> tuple[Any, ...]:
         return (op.OP_LIST, self._all(node.items))
@@ -109,6 +137,8 @@ class Compiler:
     visit_FloorDiv = visit_Mod = visit_Pow = _binop
 
     def visit_Concat(self, node: nodes.Concat) -> tuple[Any, ...]:
+        if self.concat is not None:
+            return (op.OP_CALL, self.concat, self._all(node.nodes))
         return (op.OP_CONCAT, self._all(node.nodes))
 
     def visit_Compare(self, node: nodes.Compare) -> tuple[Any, ...]:
@@ -128,6 +158,9 @@ class Compiler:
                 or node.dyn_kwargs:
             raise NotCompilable("a call other than f(x, ...)")
         name = node.node.name
+        registered = self.engine.functions.get(name)
+        if registered is not None:
+            return _registered_call(registered, self._all(node.args))
         if name == "result" and not node.args:
             return (op.OP_RESULT,)
         if name in OUTCOMES and not node.args:
@@ -138,10 +171,14 @@ class Compiler:
         return (op.OP_CALL, function, self._all(node.args))
 
     def _function_call(self, function: Any, value: tuple[Any, ...],
-                       node: nodes.Filter | nodes.Test) -> tuple[Any, ...]:
-        if function is None or node.kwargs or node.dyn_args or node.dyn_kwargs:
+                       node: nodes.Filter | nodes.Test, registered: Any) -> tuple[Any, ...]:
+        if node.kwargs or node.dyn_args or node.dyn_kwargs:
             raise NotCompilable("a filter or test with keyword arguments")
         args = (value, *self._all(node.args))
+        if registered is not None:
+            return _registered_call(registered, args)
+        if function is None:
+            raise NotCompilable(f"unknown filter or test {node.name!r}")
         passed = _PassArg.from_obj(function)
         if passed is _PassArg.environment:
             args = ((op.OP_CONST, self.sandbox), *args)
@@ -157,13 +194,21 @@ class Compiler:
         soft = node.name in ("default", "d")
         value = self._path(node.node, soft=True) if soft and self.path_of(node.node) \
             else self.compile(node.node)
-        return self._function_call(self.sandbox.filters.get(node.name), value, node)
+        return self._function_call(self.sandbox.filters.get(node.name), value, node,
+                                   self.engine.filters.get(node.name))
 
     def visit_Test(self, node: nodes.Test) -> tuple[Any, ...]:
         soft = node.name in ("defined", "undefined")
         value = self._path(node.node, soft=True) if soft and self.path_of(node.node) \
             else self.compile(node.node)
-        return self._function_call(self.sandbox.tests.get(node.name), value, node)
+        return self._function_call(self.sandbox.tests.get(node.name), value, node,
+                                   self.engine.tests.get(node.name))
+
+
+def _registered_call(registered: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    flags = (op.REG_PASS_CONTEXT if registered.pass_context else 0) | (
+        op.REG_TEST if registered.kind == "test" else 0)
+    return (op.OP_CALL_REG, registered.function, args, flags, registered)
 
 
 def compile_node(compiler: Compiler, node: nodes.Node) -> tuple[Any, ...] | None:

@@ -13,17 +13,26 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from ._data import check_json, check_name, snapshot
+from ._data import check_json, check_name, new_store, snapshot
 from ._outcome import TaskOutcome
-from .errors import ContextError, LimitExceeded, SerializationError, TypeConversion
+from .errors import (
+    ContextError,
+    LimitExceeded,
+    SerializationError,
+    TypeConversion,
+    VariableNotFound,
+)
 
-__all__ = ["EXPORT_KEYS", "SECRET_KEYS", "deep_copy", "describe", "export", "export_variables",
-           "from_export", "no_stores", "publish_from_result", "rebuild"]
+__all__ = ["EXPORT_KEYS", "NAMESPACES_KEY", "SECRET_KEYS", "deep_copy", "describe", "export",
+           "export_variables", "from_export", "namespace", "namespace_stores", "no_stores",
+           "publish_from_result", "rebuild", "set_namespace"]
 
 #: The stores ``export()`` writes, in this order; ``SECRET_KEYS`` only with
-#: ``include_secrets=True``. ``from_export()`` and context files accept exactly these.
+#: ``include_secrets=True``; ``NAMESPACES_KEY`` when the engine has namespaces.
+#: ``from_export()`` and context files accept exactly these.
 EXPORT_KEYS = ("variables", "parameters", "task_results", "system", "pack_config")
 SECRET_KEYS = ("keystore",)
+NAMESPACES_KEY = "namespaces"
 
 
 class ContextLike(Protocol):
@@ -32,7 +41,7 @@ class ContextLike(Protocol):
     def __init__(self, parameters: dict[str, Any] | None = ...,
                  variables: dict[str, Any] | None = ..., *,
                  pack_config: dict[str, Any] | None = ..., keystore: dict[str, Any] | None = ...,
-                 system: dict[str, Any] | None = ...) -> None: ...
+                 system: dict[str, Any] | None = ..., engine: Any = ...) -> None: ...
 
     def clone(self) -> Any: ...
 
@@ -104,18 +113,22 @@ def publish_from_result(
 def export(ctx: ContextLike, include_secrets: bool) -> dict[str, Any]:
     keys = EXPORT_KEYS + SECRET_KEYS if include_secrets else EXPORT_KEYS
     views = {key: getattr(ctx, key) for key in keys}
-    return _json_copy({key: None if view is None else dict(view)  # type: ignore[no-any-return]
-                       for key, view in views.items()})
+    data = {key: None if view is None else dict(view) for key, view in views.items()}
+    namespaces = ctx._shared_stores().namespaces
+    if namespaces is not None:
+        data[NAMESPACES_KEY] = {name: snapshot(store) for name, store in namespaces.items()}
+    return _json_copy(data)  # type: ignore[no-any-return]
 
 
 def export_variables(ctx: ContextLike) -> dict[str, Any]:
     return _json_copy(dict(ctx.variables))  # type: ignore[no-any-return]
 
 
-def from_export(cls: type[C], data: Mapping[str, Any]) -> C:
+def from_export(cls: type[C], data: Mapping[str, Any], engine: Any = None) -> C:
     if not isinstance(data, Mapping):
         raise SerializationError(f"export data must be an object, not {type(data).__name__}")
-    unknown = sorted(str(key) for key in data if key not in EXPORT_KEYS + SECRET_KEYS)
+    unknown = sorted(str(key) for key in data
+                     if key not in EXPORT_KEYS + SECRET_KEYS + (NAMESPACES_KEY,))
     if unknown:
         raise SerializationError(f"export data has unknown keys: {', '.join(unknown)}")
     stores: dict[str, Any] = {}
@@ -134,8 +147,20 @@ def from_export(cls: type[C], data: Mapping[str, Any]) -> C:
         except ContextError as exc:
             raise SerializationError(str(exc)) from None
     ctx = cls(stores["parameters"], stores["variables"], pack_config=stores["pack_config"],
-              keystore=stores["keystore"], system=stores["system"])
-    ctx._shared_stores().tasks.update(stores["task_results"])
+              keystore=stores["keystore"], system=stores["system"], engine=engine)
+    shared = ctx._shared_stores()
+    shared.tasks.update(stores["task_results"])
+    namespaces = data.get(NAMESPACES_KEY, {})
+    if type(namespaces) is not dict:
+        raise SerializationError("export data: 'namespaces' must be an object, not "
+                                 f"{type(namespaces).__name__}")
+    for name, value in namespaces.items():
+        try:
+            set_namespace(shared, name, value)
+        except LimitExceeded:
+            raise
+        except ContextError as exc:
+            raise SerializationError(f"export data: {exc}") from None
     return ctx
 
 
@@ -144,8 +169,10 @@ def rebuild(
     parameters: Mapping[str, Any] | None,
     stored_variables: Mapping[str, Any] | None,
     task_results: Mapping[str, Any] | None,
+    engine: Any = None,
 ) -> C:
-    ctx = cls(_as_dict(parameters, "parameters"), _as_dict(stored_variables, "variables"))
+    ctx = cls(_as_dict(parameters, "parameters"), _as_dict(stored_variables, "variables"),
+              engine=engine)
     for name, result in _as_dict(task_results, "task_results").items():
         ctx.set_task_result(name, result)
     return ctx
@@ -157,7 +184,9 @@ def deep_copy(ctx: C, memo: dict[int, Any]) -> C:
     stores = ctx._shared_stores()
     copied = type(stores)(*[copy.deepcopy(snapshot(store), memo) for store in (
         stores.parameters, stores.variables, stores.tasks, stores.config, stores.keystore,
-        stores.system)])
+        stores.system)], stores.engine, copy.deepcopy(
+            None if stores.namespaces is None else {
+                name: snapshot(store) for name, store in stores.namespaces.items()}, memo))
     last = None if ctx.last_outcome is None else (copy.deepcopy(ctx.last_result, memo),
                                                   ctx.last_outcome)
     cls: Any = type(ctx)
@@ -165,6 +194,40 @@ def deep_copy(ctx: C, memo: dict[int, Any]) -> C:
                           last)
     memo[id(ctx)] = new
     return new
+
+
+def namespace_stores(engine: Any, given: Any) -> dict[str, dict[str, Any]] | None:
+    """The namespace stores of new stores bound to ``engine``: empty dicts, or ``given``
+    (a pickle's or a deep copy's, which must be the engine's); None when it has none."""
+    if not engine.namespaces:
+        if given:
+            raise SerializationError(f"engine {engine.name!r} has no namespaces, but "
+                                     f"{', '.join(map(repr, given))} were given")
+        return None
+    stores: dict[str, dict[str, Any]] = {name: {} for name in engine.namespaces}
+    if given is not None:
+        if type(given) is not dict or not set(given) <= set(stores):
+            raise SerializationError(f"namespaces must be those of engine {engine.name!r}: "
+                                     f"{', '.join(engine.namespaces)}")
+        for name, store in given.items():
+            stores[name] = new_store(store, f"namespace {name!r}")
+    return stores
+
+
+def namespace(stores: Any, name: str) -> dict[str, Any]:
+    """The store of the engine's namespace ``name`` (``VariableNotFound`` if it has none)."""
+    found = None if stores.namespaces is None or type(name) is not str \
+        else stores.namespaces.get(name)
+    if found is None:
+        raise VariableNotFound(f"engine {stores.engine.name!r} has no namespace {name!r}",
+                               str(name))
+    return found  # type: ignore[no-any-return]
+
+
+def set_namespace(stores: Any, name: str, value: Any) -> None:
+    """Replace the store of the engine's namespace ``name`` with a copy of ``value``."""
+    namespace(stores, name)
+    stores.namespaces[name] = new_store(value, f"namespace {name!r}")
 
 
 def no_stores() -> TypeConversion:

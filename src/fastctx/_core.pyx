@@ -1,49 +1,40 @@
 # cython: language_level=3, binding=False, boundscheck=False, wraparound=False
-"""Cython core of fastctx: the context type, its shared stores, clone, look-ups and what runs
-per render (the fast path and the evaluator of compiled expressions).
+"""Cython core of fastctx: the context type, clone, and what runs per render (the entries, the
+fast path and the evaluator of compiled expressions). The stores, the context's four fields
+and the look-ups through them are in ``_stores.pyx``, below this module.
 
 Behaviour, errors and pickle format are those of the pure-Python twin ``_core_py``; both
-import what they share from the modules below them (docs/architecture.md). The hottest data
-rules have compiled copies here (``_to_text`` of scalars, ``_step``) that defer to
-``fastctx._data`` for everything else.
+import what they share from the modules below them (docs/architecture.md).
 """
 
 from cpython.object cimport PyObject, PyObject_RichCompare, PyTypeObject
+from cpython.contextvars cimport get_value
 from cpython.sequence cimport PySequence_Contains
 
 cdef extern from "Python.h":
     object PyDictProxy_New(object mapping)  # types.MappingProxyType: a read-only view
+    Py_ssize_t PyDict_GET_SIZE(object mapping)  # len() of a dict, no call
+
+from fastctx._stores cimport Stores, _lookup, _lookup_or_missing, _resolve
 
 from fastctx import _context_api, _opcodes, limits
+from fastctx._cache import touch
 from fastctx._data import (MISSING, check_index, check_json, check_name, check_outcome,
-                           describe_path, initial_system, missing_message, new_config, new_store,
-                           output_too_long, root_message, to_text as _py_to_text,
-                           too_deep, truthy as _py_truthy)
-from fastctx._pickle import restore_context, restore_stores
+                           initial_system, new_config, new_store, output_too_long,
+                           to_text as _py_to_text, too_deep, truthy as _py_truthy)
+from fastctx._pickle import restore_context
 from fastctx._reporting import error_for
 from fastctx._operators import binop, concat
 from fastctx._sandbox import Missing, soft_missing
-from fastctx._templating import (EXPRESSIONS, JSON_STRINGS, TEMPLATES, classify_json_string,
-                                 compile_expression, compile_template, native)
-from fastctx.errors import TypeConversion, VariableNotFound
+from fastctx._templating import (classify_json_string, compile_expression, compile_template,
+                                 native)
+from fastctx.errors import TypeConversion
 
-__all__ = ["Stores", "WorkflowContext"]
+__all__ = ["WorkflowContext"]
 
 cdef object _MISSING = MISSING
-# The caches, bound at import as typed dicts: a look-up is one PyDict_GetItem, no method call.
-cdef dict _TEMPLATES = TEMPLATES, _EXPRESSIONS = EXPRESSIONS, _JSON_STRINGS = JSON_STRINGS
 cdef object _MissingType = Missing
 cdef tuple _EMPTY = ()
-
-# Root names of a path, mapped to what they stand for: one dict probe, no string compares.
-cdef enum Root:
-    ROOT_ITEM, ROOT_INDEX, ROOT_PARAMETERS, ROOT_VARIABLES, ROOT_TASKS, ROOT_CONFIG,
-    ROOT_KEYSTORE, ROOT_SYSTEM
-
-cdef dict _ROOTS = {"item": ROOT_ITEM, "index": ROOT_INDEX, "parameters": ROOT_PARAMETERS,
-                    "workflow": ROOT_VARIABLES, "vars": ROOT_VARIABLES,
-                    "variables": ROOT_VARIABLES, "task": ROOT_TASKS, "tasks": ROOT_TASKS,
-                    "config": ROOT_CONFIG, "keystore": ROOT_KEYSTORE, "system": ROOT_SYSTEM}
 
 
 cdef inline str _to_text(object value):
@@ -62,50 +53,6 @@ cdef inline str _to_text(object value):
     if kind is float and value - value == 0.0:  # finite: repr is what json.dumps prints
         return repr(value)
     return _py_to_text(value)
-
-
-cdef inline object _step(object value, object key):
-    # fastctx._data.step
-    cdef type kind = type(value)
-    cdef Py_ssize_t n, i
-    if kind is dict:
-        if type(key) is str:
-            return (<dict>value).get(key, _MISSING)
-        return _MISSING
-    if kind is list or kind is str:
-        if type(key) is int:
-            n = len(value)
-            if -n <= key < n:
-                i = key
-                if i < 0:  # the module is compiled with wraparound=False
-                    i += n
-                return value[i]
-        return _MISSING
-    return _MISSING
-
-
-cdef class Stores:
-    """The stores every clone of one context shares."""
-
-    cdef public dict parameters
-    cdef public dict variables
-    cdef public dict tasks
-    cdef public dict config
-    cdef public dict keystore
-    cdef public dict system
-
-    def __init__(self, dict parameters, dict variables, dict tasks, dict config,
-                 dict keystore, dict system):
-        self.parameters = parameters
-        self.variables = variables
-        self.tasks = tasks
-        self.config = config
-        self.keystore = keystore
-        self.system = system
-
-    def __reduce__(self):
-        return (restore_stores, (self.parameters, self.variables, self.tasks,
-                                 self.config, self.keystore, self.system))
 
 
 cdef class WorkflowContext:
@@ -127,11 +74,11 @@ cdef class WorkflowContext:
     cdef object _last
 
     def __init__(self, parameters=None, variables=None, *, pack_config=None, keystore=None,
-                 system=None):
+                 system=None, engine=None):
         self._stores = Stores(
             new_store(parameters, "parameters"), new_store(variables, "variables"), {},
             new_config(pack_config), new_store(keystore, "keystore"),
-            initial_system(new_store(system, "system")),
+            initial_system(new_store(system, "system")), engine,
         )
 
     # -- clones ------------------------------------------------------------------------
@@ -215,6 +162,19 @@ cdef class WorkflowContext:
     def keystore(self):
         return PyDictProxy_New(_stores_of(self).keystore)
 
+    @property
+    def engine(self):
+        """The engine this context (and every clone of it) renders with."""
+        return _stores_of(self).engine
+
+    def set_namespace(self, name, value):
+        """Set the store of one of the engine's namespaces (shared by every clone)."""
+        _context_api.set_namespace(_stores_of(self), name, value)
+
+    def get_namespace(self, name):
+        """A read-only view of one of the engine's namespaces."""
+        return PyDictProxy_New(_context_api.namespace(_stores_of(self), name))
+
     def _shared_stores(self):
         """The stores themselves, writable: for fastctx._context_api only."""
         return _stores_of(self)
@@ -235,32 +195,33 @@ cdef class WorkflowContext:
     # -- look-ups ----------------------------------------------------------------------
     def resolve(self, name):
         """The value a root name stands for in a template, or ``MISSING``."""
-        return _resolve(self, name)
+        return _resolve(_stores_of(self), self._item, self._index, name)
 
     def lookup(self, tuple path):
         """Resolve ``path[0]`` and follow the keys after it; raise naming the full path."""
-        return _lookup(self, path)
+        return _lookup(_stores_of(self), self._item, self._index, path)
 
     def lookup_or_missing(self, tuple path):
-        cdef object value = _resolve(self, path[0])
-        if value is _MISSING:
-            return _MISSING
-        for key in path[1:]:
-            value = _step(value, key)
-            if value is _MISSING:
-                break
-        return value
+        return _lookup_or_missing(_stores_of(self), self._item, self._index, path)
 
     # -- rendering: the fast path and compiled expressions -------------------------------
     # Parsing, compiling, the Jinja2 path and error reporting live in fastctx._templating and
     # below it; here is only what runs per render.
+    # Each entry runs with the limits of the context's engine in force: when they are not (an
+    # engine with limits of its own, or a render inside another engine's), it calls itself
+    # again with them put in force (limits.enter; None: the process defaults).
     def render_template(self, template):
         """Render a template (Jinja2 syntax) to a string."""
+        cdef Stores stores = _stores_of(self)
+        if (stores.limits is not None or _LIMITED != 0) and _not_in_force(stores):
+            return _limited(self.render_template, stores, template)
         if type(template) is not str:
             raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
-        program = _TEMPLATES.get(template)
+        program = stores.templates.get(template)
         if program is None:
-            program = compile_template(template, self)
+            program = compile_template(template, self, stores.engine)
+        elif PyDict_GET_SIZE(stores.templates) > stores.lru_from:
+            touch(stores.templates, template, program)
         if type(program) is not tuple:
             return program.render(self)
         try:
@@ -271,6 +232,9 @@ cdef class WorkflowContext:
 
     def evaluate(self, expression):
         """Evaluate one expression (no braces) to its native value."""
+        cdef Stores stores = _stores_of(self)
+        if (stores.limits is not None or _LIMITED != 0) and _not_in_force(stores):
+            return _limited(self.evaluate, stores, expression)
         if type(expression) is not str:
             raise TypeConversion(
                 f"an expression must be a string, not {type(expression).__name__}")
@@ -280,6 +244,9 @@ cdef class WorkflowContext:
         """A bare expression, judged by plain truthiness (None, false, 0, "", [] and {} are
         false), or a template, whose rendered text is judged by its words (false, no, off, 0
         and "" are false, any other text true)."""
+        cdef Stores stores = _stores_of(self)
+        if (stores.limits is not None or _LIMITED != 0) and _not_in_force(stores):
+            return _limited(self.evaluate_condition, stores, condition)
         if condition is True or condition is False:
             return condition
         if type(condition) is not str:
@@ -290,7 +257,11 @@ cdef class WorkflowContext:
 
     def render_json(self, value):
         """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
-        return _render_value(self, value, 0)
+        cdef Stores stores = _stores_of(self)
+        if (stores.limits is not None or _LIMITED != 0) and _not_in_force(stores):
+            return _limited(self.render_json, stores, value)
+        return _render_value(self, value, 0, (
+            limits.LIMITS if stores.limits is None else stores.limits).max_depth)
 
     # -- publishing, export and import (fastctx._context_api) --------------------------------
     def publish_from_result(self, result, publish_vars=(), publish_map=None):
@@ -306,16 +277,16 @@ cdef class WorkflowContext:
         return _context_api.export_variables(self)
 
     @classmethod
-    def from_export(cls, data):
-        """A new context from what :meth:`export` produced."""
-        return _context_api.from_export(cls, data)
+    def from_export(cls, data, engine=None):
+        """A new context from what :meth:`export` produced, bound to ``engine``."""
+        return _context_api.from_export(cls, data, engine)
 
     import_ = from_export
 
     @classmethod
-    def rebuild(cls, parameters, stored_variables, task_results):
+    def rebuild(cls, parameters, stored_variables, task_results, engine=None):
         """A context rebuilt from what an executor persisted (after a restart, say)."""
-        return _context_api.rebuild(cls, parameters, stored_variables, task_results)
+        return _context_api.rebuild(cls, parameters, stored_variables, task_results, engine)
 
     def __repr__(self):
         return _context_api.describe(self)
@@ -357,45 +328,6 @@ cdef inline Stores _stores_of(WorkflowContext self):
     return self._stores
 
 
-cdef object _resolve(WorkflowContext self, object name):
-    cdef Stores stores = _stores_of(self)
-    root = _ROOTS.get(name) if type(name) is str else None
-    if root is None:
-        return stores.variables.get(name, _MISSING)
-    cdef int code = root
-    if code == ROOT_ITEM:
-        return _MISSING if self._index is None else self._item
-    if code == ROOT_INDEX:
-        return _MISSING if self._index is None else self._index
-    if code == ROOT_PARAMETERS:
-        return stores.parameters
-    if code == ROOT_VARIABLES:
-        return stores.variables
-    if code == ROOT_TASKS:
-        return stores.tasks
-    if code == ROOT_CONFIG:
-        return stores.config
-    if code == ROOT_KEYSTORE:
-        return stores.keystore
-    return stores.system
-
-
-cdef object _lookup(WorkflowContext self, tuple path):
-    cdef object value = _resolve(self, path[0])
-    cdef Py_ssize_t n = len(path), at
-    cdef object found
-    if value is _MISSING:
-        raise VariableNotFound(root_message(path), describe_path(path[0], path[1:]))
-    for at in range(1, n):
-        found = _step(value, path[at])
-        if found is _MISSING:
-            keys = path[1:]
-            raise VariableNotFound(missing_message(path[0], keys, at - 1, value),
-                                   describe_path(path[0], keys))
-        value = found
-    return value
-
-
 # -- what runs per render -------------------------------------------------------------------
 # Opcodes as C constants (``fastctx._opcodes`` defines them).
 cdef long C_CONST = _opcodes.OP_CONST, C_PATH = _opcodes.OP_PATH, C_SOFT = _opcodes.OP_SOFT
@@ -405,22 +337,48 @@ cdef long C_POS = _opcodes.OP_POS, C_CONCAT = _opcodes.OP_CONCAT, C_LIST = _opco
 cdef long C_TUPLE = _opcodes.OP_TUPLE, C_DICT = _opcodes.OP_DICT, C_COND = _opcodes.OP_COND
 cdef long C_CALL = _opcodes.OP_CALL, C_RESULT = _opcodes.OP_RESULT
 cdef long C_OUTCOME = _opcodes.OP_OUTCOME, C_IN = _opcodes.CMP_IN, C_NOTIN = _opcodes.CMP_NOTIN
+cdef long C_CALL_REG = _opcodes.OP_CALL_REG
+cdef long C_REG_PASS_CONTEXT = _opcodes.REG_PASS_CONTEXT, C_REG_TEST = _opcodes.REG_TEST
+cdef object _IN_FORCE = limits._IN_FORCE  # the ContextVar of the limits in force
+# Renders under _limited now, in any thread: while there are none, no context can be inside
+# another engine's render, and an entry whose engine sets no limits reads no ContextVar.
+cdef Py_ssize_t _LIMITED = 0
+
+
+cdef bint _not_in_force(Stores stores):
+    # whether the limits of the stores' engine are not the ones in force now (asked only when
+    # the engine has limits of its own or some render is under _limited: a ContextVar read)
+    return get_value(_IN_FORCE) is not stores.limits
+
+
+cdef object _limited(object entry, Stores stores, object argument):
+    # entry(argument) with the limits of the stores' engine in force
+    global _LIMITED
+    token = limits.enter(stores.limits)
+    _LIMITED += 1
+    try:
+        return entry(argument)
+    finally:
+        _LIMITED -= 1
+        limits.leave(token)
 
 
 cdef str _render_parts(WorkflowContext ctx, tuple parts):
     cdef Py_ssize_t n = len(parts), size = 0
+    cdef Py_ssize_t max_output = (_MAX_OUTPUT if ctx._stores.limits is None
+                                  else ctx._stores.limits.max_output)
     cdef str text
     cdef list out
     if n == 1:
         text = _part_text(ctx, parts[0])
-        if len(text) > _MAX_OUTPUT:
+        if len(text) > max_output:
             output_too_long()
         return text
     out = []
     for part in parts:
         text = _part_text(ctx, part)
         size += len(text)
-        if size > _MAX_OUTPUT:  # before joining: a thousand large parts are a gigabyte
+        if size > max_output:  # before joining: a thousand large parts are a gigabyte
             output_too_long()
         out.append(text)
     return "".join(out)
@@ -441,15 +399,18 @@ cdef inline str _part_text(WorkflowContext ctx, object part):
     if type(part) is str:
         return <str>part
     if type((<tuple>part)[0]) is str:
-        return _to_text(_lookup(ctx, <tuple>part))
+        return _to_text(_lookup(ctx._stores, ctx._item, ctx._index, <tuple>part))
     return _to_text(_eval(ctx, <tuple>part))
 
 
 cdef object _evaluate(WorkflowContext ctx, str expression, str name):
     # Errors name ``name``: the template the expression was written in.
-    program = _EXPRESSIONS.get(expression)
+    cdef Stores stores = ctx._stores
+    program = stores.expressions.get(expression)
     if program is None:
-        program = compile_expression(expression, ctx)
+        program = compile_expression(expression, ctx, stores.engine)
+    elif PyDict_GET_SIZE(stores.expressions) > stores.lru_from:
+        touch(stores.expressions, expression, program)
     if type(program) is not tuple:
         return program.evaluate(ctx, name)
     cdef type kind
@@ -471,7 +432,7 @@ cdef object _eval(WorkflowContext ctx, tuple node):
     cdef long code
     cdef object left, right, result
     if op == C_PATH:
-        return _lookup(ctx, <tuple>node[1])
+        return _lookup(ctx._stores, ctx._item, ctx._index, <tuple>node[1])
     if op == C_CONST:
         return node[1]
     if op == C_CMP:
@@ -500,10 +461,12 @@ cdef object _eval(WorkflowContext ctx, tuple node):
         return not _eval(ctx, <tuple>node[1])
     if op == C_CALL:
         return node[1](*[_eval(ctx, <tuple>arg) for arg in <tuple>node[2]])
+    if op == C_CALL_REG:
+        return _call_registered(ctx, node)
     if op == C_BINOP:
         return binop(node[1], _eval(ctx, <tuple>node[2]), _eval(ctx, <tuple>node[3]))
     if op == C_SOFT:
-        result = ctx.lookup_or_missing(<tuple>node[1])
+        result = _lookup_or_missing(ctx._stores, ctx._item, ctx._index, <tuple>node[1])
         return soft_missing(node[1]) if result is _MISSING else result
     if op == C_CONCAT:
         return concat([_eval(ctx, <tuple>arg) for arg in <tuple>node[1]])
@@ -527,7 +490,25 @@ cdef object _eval(WorkflowContext ctx, tuple node):
     raise AssertionError(f"unknown opcode {op}")
 
 
-cdef object _render_value(WorkflowContext ctx, object value, int depth):
+cdef object _call_registered(WorkflowContext ctx, tuple node):
+    # fastctx._engine.Registered.__call__, with the accepted scalars judged here
+    cdef list args = [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]]
+    cdef long flags = node[3]
+    if flags & C_REG_PASS_CONTEXT:
+        args.insert(0, ctx)
+    try:
+        value = node[1](*args)
+    except Exception as exc:
+        error = node[4].failure(exc)
+    else:
+        if value is True or value is False or (
+                not flags & C_REG_TEST and (type(value) is str or value is None)):
+            return value
+        return node[4].check(value)
+    raise error  # outside the except: the original is not chained
+
+
+cdef object _render_value(WorkflowContext ctx, object value, int depth, int max_depth):
     cdef type kind = type(value)
     if kind is str:
         # no "{": no template; "\r": Jinja2 would turn it into "\n"
@@ -535,19 +516,23 @@ cdef object _render_value(WorkflowContext ctx, object value, int depth):
             return _render_string(ctx, <str>value)
         return value
     if kind is dict or kind is list:
-        if depth >= limits.LIMITS.max_depth:
+        if depth >= max_depth:
             too_deep("render_json input")
+        depth += 1
         if kind is dict:
-            return {key: _render_value(ctx, member, depth + 1)
+            return {key: _render_value(ctx, member, depth, max_depth)
                     for key, member in (<dict>value).items()}
-        return [_render_value(ctx, member, depth + 1) for member in <list>value]
+        return [_render_value(ctx, member, depth, max_depth) for member in <list>value]
     return value
 
 
 cdef object _render_string(WorkflowContext ctx, str text):
-    expression = _JSON_STRINGS.get(text)
+    cdef Stores stores = ctx._stores
+    expression = stores.json_strings.get(text)
     if expression is None:
-        expression = classify_json_string(text)
+        expression = classify_json_string(text, stores.engine)
+    elif PyDict_GET_SIZE(stores.json_strings) > stores.lru_from:
+        touch(stores.json_strings, text, expression)
     if expression:
         return _evaluate(ctx, <str>expression, text)
     return ctx.render_template(text)

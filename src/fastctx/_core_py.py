@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from . import _context_api, limits
+from ._cache import touch
 from ._data import (
     MISSING,
     check_index,
@@ -37,6 +38,7 @@ from ._opcodes import (
     OP_AND,
     OP_BINOP,
     OP_CALL,
+    OP_CALL_REG,
     OP_CMP,
     OP_CONCAT,
     OP_COND,
@@ -52,74 +54,28 @@ from ._opcodes import (
     OP_RESULT,
     OP_SOFT,
     OP_TUPLE,
+    REG_PASS_CONTEXT,
 )
 from ._operators import binop, concat
 from ._outcome import TaskOutcome
-from ._pickle import restore_context, restore_stores
+from ._pickle import restore_context
 from ._reporting import error_for
 from ._sandbox import Missing, soft_missing
-from ._templating import (
-    EXPRESSIONS,
-    JSON_STRINGS,
-    TEMPLATES,
-    classify_json_string,
-    compile_expression,
-    compile_template,
-    native,
-)
+from ._stores_py import NO_STORES, Stores
+from ._templating import classify_json_string, compile_expression, compile_template, native
 from .errors import TypeConversion, VariableNotFound
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._data import JSONValue
+    from ._engine import Engine
 
 __all__ = ["Stores", "WorkflowContext"]
 
 
 _VARIABLE_ROOTS = frozenset(("workflow", "vars", "variables"))
 _TASK_ROOTS = frozenset(("task", "tasks"))
-
-
-class _NoStores:
-    """The stores of a context made without ``__init__``: any use is a clean error."""
-
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        raise _context_api.no_stores()
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise _context_api.no_stores()
-
-
-_NO_STORES: Any = _NoStores()
-
-
-class Stores:
-    """The stores every clone of one context shares."""
-
-    __slots__ = ("parameters", "variables", "tasks", "config", "keystore", "system")
-
-    def __init__(
-        self,
-        parameters: dict[str, Any],
-        variables: dict[str, Any],
-        tasks: dict[str, Any],
-        config: dict[str, Any] | None,
-        keystore: dict[str, Any],
-        system: dict[str, Any],
-    ) -> None:
-        self.parameters = parameters
-        self.variables = variables
-        self.tasks = tasks
-        self.config = config
-        self.keystore = keystore
-        self.system = system
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (restore_stores, (self.parameters, self.variables, self.tasks,
-                                 self.config, self.keystore, self.system))
 
 
 class WorkflowContext:
@@ -142,7 +98,7 @@ class WorkflowContext:
         # super().__init__()) is as in the Cython core: no item, index or outcome, and stores
         # whose every use raises TypeConversion. Clones and with_item skip this (they copy).
         new = object.__new__(cls)
-        new._stores = _NO_STORES
+        new._stores = NO_STORES
         new._item = new._index = new._last = None
         return new
 
@@ -154,11 +110,12 @@ class WorkflowContext:
         pack_config: dict[str, Any] | None = None,
         keystore: dict[str, Any] | None = None,
         system: dict[str, Any] | None = None,
+        engine: Engine | None = None,
     ) -> None:
         self._stores = Stores(
             new_store(parameters, "parameters"), new_store(variables, "variables"), {},
             new_config(pack_config), new_store(keystore, "keystore"),
-            initial_system(new_store(system, "system")),
+            initial_system(new_store(system, "system")), engine,
         )
         self._item: Any = None
         self._index: Any = None
@@ -248,6 +205,19 @@ class WorkflowContext:
     def keystore(self) -> Mapping[str, Any]:
         return MappingProxyType(self._stores.keystore)
 
+    @property
+    def engine(self) -> Engine:
+        """The engine this context (and every clone of it) renders with."""
+        return self._stores.engine  # type: ignore[no-any-return]
+
+    def set_namespace(self, name: str, value: dict[str, Any]) -> None:
+        """Set the store of one of the engine's namespaces (shared by every clone)."""
+        _context_api.set_namespace(self._stores, name, value)
+
+    def get_namespace(self, name: str) -> Mapping[str, Any]:
+        """A read-only view of one of the engine's namespaces."""
+        return MappingProxyType(_context_api.namespace(self._stores, name))
+
     def _shared_stores(self) -> Stores:
         """The stores themselves, writable: for fastctx._context_api only."""
         return self._stores
@@ -262,7 +232,7 @@ class WorkflowContext:
 
     def shares_stores_with(self, other: object) -> bool:
         """Whether ``other`` is a clone of this context (or this context)."""
-        if self._stores is _NO_STORES:
+        if self._stores is NO_STORES:
             raise _context_api.no_stores()
         return isinstance(other, WorkflowContext) and self._stores is other._stores
 
@@ -286,6 +256,8 @@ class WorkflowContext:
             return stores.keystore
         if name == "system":
             return stores.system
+        if stores.namespaces is not None and name in stores.namespaces:
+            return stores.namespaces[name]
         return stores.variables.get(name, MISSING)
 
     def lookup(self, path: tuple[Any, ...]) -> Any:
@@ -305,13 +277,22 @@ class WorkflowContext:
     # -- rendering: the fast path and compiled expressions --------------------------------
     # Parsing, compiling, the Jinja2 path and error reporting live in fastctx._templating and
     # below it; here is only what runs per render.
+    # Each entry runs with the limits of the context's engine in force: when they are not (an
+    # engine with limits of its own, or a render inside another engine's), it calls itself
+    # again with them put in force (limits.enter; None: the process defaults).
     def render_template(self, template: str) -> str:
         """Render a template (Jinja2 syntax) to a string."""
+        stores = self._stores
+        if _IN_FORCE.get() is not stores.limits:
+            return _limited(self.render_template, stores, template)  # type: ignore[no-any-return]
         if type(template) is not str:
             raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
-        program = TEMPLATES.get(template)
+        cache = stores.templates
+        program = cache.get(template)
         if program is None:
-            program = compile_template(template, self)
+            program = compile_template(template, self, stores.engine)
+        elif len(cache) > stores.lru_from:
+            touch(cache, template, program)
         if type(program) is not tuple:
             return program.render(self)  # type: ignore[no-any-return]
         try:
@@ -322,6 +303,9 @@ class WorkflowContext:
 
     def evaluate(self, expression: str) -> JSONValue:
         """Evaluate one expression (no braces) to its native value."""
+        stores = self._stores
+        if _IN_FORCE.get() is not stores.limits:
+            return _limited(self.evaluate, stores, expression)  # type: ignore[no-any-return]
         if type(expression) is not str:
             raise TypeConversion(
                 f"an expression must be a string, not {type(expression).__name__}")
@@ -332,6 +316,10 @@ class WorkflowContext:
         """A bare expression, judged by plain truthiness (None, false, 0, "", [] and {} are
         false), or a template, whose rendered text is judged by its words (false, no, off, 0
         and "" are false, any other text true)."""
+        stores = self._stores
+        if _IN_FORCE.get() is not stores.limits:
+            return _limited(  # type: ignore[no-any-return]
+                self.evaluate_condition, stores, condition)
         if condition is True or condition is False:
             return condition
         if type(condition) is not str:
@@ -342,7 +330,11 @@ class WorkflowContext:
 
     def render_json(self, value: Any) -> Any:
         """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
-        return _render_value(self, value, 0)
+        stores = self._stores
+        if _IN_FORCE.get() is not stores.limits:
+            return _limited(self.render_json, stores, value)
+        in_force = limits.LIMITS if stores.limits is None else stores.limits
+        return _render_value(self, value, 0, in_force.max_depth)
 
     # -- publishing, export and import (fastctx._context_api) -----------------------------
     def publish_from_result(
@@ -369,9 +361,9 @@ class WorkflowContext:
         return _context_api.export_variables(self)
 
     @classmethod
-    def from_export(cls, data: Mapping[str, Any]) -> Self:
-        """A new context from what :meth:`export` produced."""
-        return _context_api.from_export(cls, data)
+    def from_export(cls, data: Mapping[str, Any], engine: Engine | None = None) -> Self:
+        """A new context from what :meth:`export` produced, bound to ``engine``."""
+        return _context_api.from_export(cls, data, engine)
 
     import_ = from_export
 
@@ -381,9 +373,10 @@ class WorkflowContext:
         parameters: Mapping[str, Any] | None,
         stored_variables: Mapping[str, Any] | None,
         task_results: Mapping[str, Any] | None,
+        engine: Engine | None = None,
     ) -> Self:
         """A context rebuilt from what an executor persisted (after a restart, say)."""
-        return _context_api.rebuild(cls, parameters, stored_variables, task_results)
+        return _context_api.rebuild(cls, parameters, stored_variables, task_results, engine)
 
     def __repr__(self) -> str:
         return _context_api.describe(self)
@@ -395,10 +388,8 @@ class WorkflowContext:
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         return _context_api.deep_copy(self, memo)
 
-
-
     def __reduce__(self) -> tuple[Any, ...]:
-        if self._stores is _NO_STORES:
+        if self._stores is NO_STORES:
             raise _context_api.no_stores()
         return (restore_context, (self._stores, self._item, self._index, self._last))
 
@@ -415,6 +406,18 @@ class WorkflowContext:
 
 
 # -- what runs per render -------------------------------------------------------------------
+_IN_FORCE = limits._IN_FORCE  # the ContextVar of the limits in force
+
+
+def _limited(entry: Any, stores: Stores, argument: Any) -> Any:
+    """``entry(argument)`` with the limits of the stores' engine in force."""
+    token = limits.enter(stores.limits)
+    try:
+        return entry(argument)
+    finally:
+        limits.leave(token)
+
+
 def render_parts(ctx: WorkflowContext, parts: tuple[Any, ...]) -> str:
     """A fast-path template: literal strings, path look-ups and compiled expressions."""
     return join_output(_part_text(ctx, part) for part in parts)
@@ -455,6 +458,9 @@ def evaluate_node(ctx: WorkflowContext, node: tuple[Any, ...]) -> Any:
         return not evaluate_node(ctx, node[1])
     if op == OP_CALL:
         return node[1](*[evaluate_node(ctx, arg) for arg in node[2]])
+    if op == OP_CALL_REG:  # Registered.__call__: the rule the compiled core copies
+        args = [evaluate_node(ctx, arg) for arg in node[2]]
+        return node[4](ctx, *args) if node[3] & REG_PASS_CONTEXT else node[4](*args)
     if op == OP_BINOP:
         return binop(node[1], evaluate_node(ctx, node[2]), evaluate_node(ctx, node[3]))
     if op == OP_SOFT:
@@ -483,9 +489,13 @@ def evaluate_node(ctx: WorkflowContext, node: tuple[Any, ...]) -> Any:
 
 def _evaluate(ctx: WorkflowContext, expression: str, name: str) -> Any:
     """Evaluate ``expression``; errors name ``name``, the template it was written in."""
-    program = EXPRESSIONS.get(expression)
+    stores = ctx._stores
+    cache = stores.expressions
+    program = cache.get(expression)
     if program is None:
-        program = compile_expression(expression, ctx)
+        program = compile_expression(expression, ctx, stores.engine)
+    elif len(cache) > stores.lru_from:
+        touch(cache, expression, program)
     if type(program) is not tuple:
         return program.evaluate(ctx, name)
     try:
@@ -502,24 +512,30 @@ def _evaluate(ctx: WorkflowContext, expression: str, name: str) -> Any:
 _PLAIN = frozenset((str, int, float, bool, type(None), list, dict))
 
 
-def _render_value(ctx: WorkflowContext, value: Any, depth: int) -> Any:
+def _render_value(ctx: WorkflowContext, value: Any, depth: int, max_depth: int) -> Any:
     kind = type(value)
     if kind is str:
         return _render_string(ctx, value) if "{" in value or "\r" in value else value
     if kind is dict or kind is list:
-        if depth >= limits.LIMITS.max_depth:
+        if depth >= max_depth:
             too_deep("render_json input")
+        depth += 1
         if kind is dict:
-            return {key: _render_value(ctx, member, depth + 1) for key, member in value.items()}
-        return [_render_value(ctx, member, depth + 1) for member in value]
+            return {key: _render_value(ctx, member, depth, max_depth)
+                    for key, member in value.items()}
+        return [_render_value(ctx, member, depth, max_depth) for member in value]
     return value
 
 
 def _render_string(ctx: WorkflowContext, text: str) -> Any:
     """A string as ``render_json`` sees it: one ``{{ expr }}`` keeps its native value."""
-    expression = JSON_STRINGS.get(text)
+    stores = ctx._stores
+    cache = stores.json_strings
+    expression = cache.get(text)
     if expression is None:
-        expression = classify_json_string(text)
+        expression = classify_json_string(text, stores.engine)
+    elif len(cache) > stores.lru_from:
+        touch(cache, text, expression)
     if expression:
         return _evaluate(ctx, expression, text)
     return ctx.render_template(text)

@@ -149,14 +149,14 @@ def to_text(value: Any) -> str:
 
 def output_too_long() -> NoReturn:
     """Raise the error of a render whose output passed ``max_output``."""
-    raise LimitExceeded(f"output is longer than max_output={limits.LIMITS.max_output}",
+    raise LimitExceeded(f"output is longer than max_output={limits.current().max_output}",
                         "max_output")
 
 
 def join_output(chunks: Any) -> str:
     """The chunks of a render joined, counting as it goes: many large chunks would be
     gigabytes once joined, so the limit is checked before joining."""
-    max_output = limits.LIMITS.max_output
+    max_output = limits.current().max_output
     out: list[str] = []
     size = 0
     for chunk in chunks:
@@ -271,7 +271,7 @@ def check_json(value: Any, what: str) -> Any:
 
     Iterative, so a 10,000-level document raises ``LimitExceeded``, not ``RecursionError``.
     """
-    max_depth = limits.LIMITS.max_depth
+    max_depth = limits.current().max_depth
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -303,7 +303,7 @@ def check_json(value: Any, what: str) -> Any:
 
 def too_deep(what: str) -> NoReturn:
     """Raise the error of ``what`` (a value, a document) nested deeper than ``max_depth``."""
-    raise LimitExceeded(f"{what}: nested deeper than max_depth={limits.LIMITS.max_depth}",
+    raise LimitExceeded(f"{what}: nested deeper than max_depth={limits.current().max_depth}",
                         "max_depth")
 
 

@@ -39,9 +39,9 @@ def _bounded(name: str, fn: Callable[..., Any], check: Callable[..., None]) -> A
 
 def _check_widths(name: str, value: Any, *args: Any) -> None:
     for arg in args:
-        if type(arg) is int and arg > limits.LIMITS.max_repeat:
+        if type(arg) is int and arg > limits.current().max_repeat:
             raise LimitExceeded(f"{name}: a width or count larger than max_repeat="
-                                f"{limits.LIMITS.max_repeat}", "max_repeat")
+                                f"{limits.current().max_repeat}", "max_repeat")
 
 
 def _check_join(name: str, value: Any, separator: Any = "", *rest: Any) -> None:

@@ -39,23 +39,23 @@ _MISSING: Any = object()  # range()'s absent stop (None is a wrong-type argument
 
 
 def _max_range() -> int:
-    return limits.LIMITS.max_range
+    return limits.current().max_range
 
 
 def check_join(items: Any, sep: str) -> None:
     """Refuse a join whose separators alone would be longer than ``max_output``."""
-    if len(sep) * max(len(items) - 1, 0) > limits.LIMITS.max_output:
+    if len(sep) * max(len(items) - 1, 0) > limits.current().max_output:
         raise LimitExceeded(
-            f"join() would make a string longer than max_output={limits.LIMITS.max_output}",
+            f"join() would make a string longer than max_output={limits.current().max_output}",
             "max_output")
 
 
 def check_replace(text: str, old: str, new: str) -> None:
     """Refuse a replacement whose result would be longer than ``max_output``."""
     grows = text.count(old) if old else len(text) + 1
-    if len(text) + grows * (len(new) - len(old)) > limits.LIMITS.max_output:
+    if len(text) + grows * (len(new) - len(old)) > limits.current().max_output:
         raise LimitExceeded(
-            f"replace() would make a string longer than max_output={limits.LIMITS.max_output}",
+            f"replace() would make a string longer than max_output={limits.current().max_output}",
             "max_output")
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import _core_py
 
-__all__ = ["IMPLEMENTATION", "WorkflowContext", "context_class", "core", "load"]
+__all__ = ["IMPLEMENTATION", "WorkflowContext", "context_class", "core", "load", "stores_class"]
 
 
 def load(implementation: str) -> ModuleType:
@@ -31,6 +31,15 @@ def load(implementation: str) -> ModuleType:
 def context_class(implementation: str) -> type[_core_py.WorkflowContext]:
     """``WorkflowContext`` of one implementation, ``"cython"`` or ``"python"``."""
     return load(implementation).WorkflowContext  # type: ignore[no-any-return]
+
+
+def stores_class(implementation: str) -> type[_core_py.Stores]:
+    """``Stores`` of one implementation (the Cython core's is in ``fastctx._stores``)."""
+    if implementation == "cython":
+        from . import _stores  # type: ignore[attr-defined]
+
+        return _stores.Stores  # type: ignore[no-any-return]
+    return load(implementation).Stores  # type: ignore[no-any-return]
 
 
 def _select() -> ModuleType:

@@ -17,6 +17,11 @@ OP_LIST/TUPLE   ``(op, (operand, ...))``
 OP_DICT         ``(OP_DICT, ((key, value), ...))``
 OP_COND         ``(OP_COND, test, then, otherwise)``
 OP_CALL         ``(OP_CALL, function, (argument, ...))``
+OP_CALL_REG     ``(OP_CALL_REG, function, (argument, ...), flags, registered)``: a callable
+                registered on an engine: ``function(*arguments)`` (``function(ctx, ...)``
+                with REG_PASS_CONTEXT); its exception becomes ``registered.failure(exc)``; a
+                string, ``true``/``false`` or null is accepted as it is (only a boolean for
+                REG_TEST), any other value is ``registered.check(value)``
 OP_RESULT       ``(OP_RESULT,)``: ``result()``, the last task's result
 OP_OUTCOME      ``(OP_OUTCOME, TaskOutcome)``: ``succeeded()``, ``failed()``, ``timed_out()``
 ==============  ===========================================================================
@@ -32,8 +37,10 @@ from collections.abc import Callable
 from typing import Any
 
 OP_CONST, OP_PATH, OP_SOFT, OP_NOT, OP_AND, OP_OR, OP_CMP, OP_BINOP, OP_NEG, OP_POS, \
-    OP_CONCAT, OP_LIST, OP_TUPLE, OP_DICT, OP_COND, OP_CALL, OP_RESULT, OP_OUTCOME = range(18)
+    OP_CONCAT, OP_LIST, OP_TUPLE, OP_DICT, OP_COND, OP_CALL, OP_RESULT, OP_OUTCOME, \
+    OP_CALL_REG = range(19)
 CMP_IN, CMP_NOTIN = 6, 7
+REG_PASS_CONTEXT, REG_TEST = 1, 2  # flags of OP_CALL_REG
 
 #: The comparison of each code, as the pure-Python core applies it.
 COMPARE: tuple[Callable[[Any, Any], Any], ...] = (

@@ -31,9 +31,9 @@ def binop(operator: str, left: Any, right: Any) -> Any:
         check_format("'%'", left)
         right = format_arguments(left, right)
     elif operator == "+" and type(left) in (str, list) and type(right) is type(left) \
-            and len(left) + len(right) > limits.LIMITS.max_output:
+            and len(left) + len(right) > limits.current().max_output:
         raise LimitExceeded(f"'+' would make a value longer than max_output="
-                            f"{limits.LIMITS.max_output}", "max_output")
+                            f"{limits.current().max_output}", "max_output")
     try:
         return _BINOPS[operator](left, right)
     except ZeroDivisionError:
@@ -45,7 +45,7 @@ def binop(operator: str, left: Any, right: Any) -> Any:
 def _check_power(base: Any, exponent: Any) -> None:
     if type(base) not in (int, bool) or type(exponent) not in (int, bool) or abs(base) <= 1:
         return
-    bound = limits.LIMITS.max_power
+    bound = limits.current().max_power
     if exponent > bound or (abs(base).bit_length() - 1) * exponent > 4 * bound:
         # limit messages quote no operand: it may be (or be computed from) a secret
         raise LimitExceeded(f"'**' would pass max_power={bound} "
@@ -68,18 +68,18 @@ def _check_repeat(seq: Any, times: Any) -> None:
         return
     else:
         return
-    if size * times > limits.LIMITS.max_repeat:
+    if size * times > limits.current().max_repeat:
         raise LimitExceeded(
             "repetition would make more elements than max_repeat="
-            f"{limits.LIMITS.max_repeat}", "max_repeat")
+            f"{limits.current().max_repeat}", "max_repeat")
 
 
 def _check_int_product(left: int, right: int) -> None:
     # repeated squaring of a large int (x * x in a recursive macro) doubles its size each time
-    bound = 4 * limits.LIMITS.max_power
+    bound = 4 * limits.current().max_power
     if left.bit_length() + right.bit_length() > bound:
         raise LimitExceeded(f"'*' would make an integer of more than {bound} bits "
-                            f"(4 x max_power={limits.LIMITS.max_power})", "max_power")
+                            f"(4 x max_power={limits.current().max_power})", "max_power")
 
 
 _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -96,9 +96,9 @@ _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
 def concat(values: Any) -> str:
     """The ``~`` operator: the text of each value, joined, within ``max_output``."""
     out = "".join([to_text(value) for value in values])
-    if len(out) > limits.LIMITS.max_output:
+    if len(out) > limits.current().max_output:
         raise LimitExceeded(f"'~' made a string longer than max_output="
-                            f"{limits.LIMITS.max_output}", "max_output")
+                            f"{limits.current().max_output}", "max_output")
     return out
 
 
@@ -110,9 +110,9 @@ def check_format(name: str, value: Any, *args: Any) -> None:
     Python's repr of a value, not its text)."""
     for width, precision, conversion in _FORMAT_SPEC.findall(str(value)):
         for part in (width, precision):
-            if part == "*" or (part and int(part) > limits.LIMITS.max_repeat):
+            if part == "*" or (part and int(part) > limits.current().max_repeat):
                 raise LimitExceeded(f"{name}: a field width beyond max_repeat="
-                                    f"{limits.LIMITS.max_repeat}", "max_repeat")
+                                    f"{limits.current().max_repeat}", "max_repeat")
         if conversion in ("r", "a"):
             raise InvalidExpression(f"{name}: %{conversion} prints a Python repr; use %s")
 

@@ -52,7 +52,7 @@ def error_for(exc: BaseException, source: str, wf: ContextView | None) -> Contex
         error = VariableNotFound(f"{type(exc).__name__}: {exc}")
     elif isinstance(exc, RecursionError):
         error = LimitExceeded(f"recursion deeper than Python allows (max_recursion="
-                              f"{limits.LIMITS.max_recursion})", "max_recursion")
+                              f"{limits.current().max_recursion})", "max_recursion")
     elif isinstance(exc, MemoryError):
         error = LimitExceeded("out of memory", "max_output")
     else:

@@ -20,7 +20,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.runtime import Context, Macro, StrictUndefined, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing as MISSING_JINJA
-from jinja2.utils import pass_context
+from jinja2.utils import pass_context, pass_environment
 
 from . import limits
 from ._data import (
@@ -40,8 +40,8 @@ from ._operators import binop, concat
 from ._outcome import OUTCOMES, TaskOutcome
 from .errors import InvalidExpression, LimitExceeded, VariableNotFound
 
-__all__ = ["SANDBOX", "WORKFLOW_FUNCTIONS", "Missing", "Sandbox", "WorkflowJinjaContext",
-           "make_sandbox", "soft_missing"]
+__all__ = ["WORKFLOW_FUNCTIONS", "Missing", "Sandbox", "WorkflowJinjaContext", "make_sandbox",
+           "soft_missing"]
 
 
 # -- undefined values ----------------------------------------------------------------------
@@ -112,6 +112,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     context_class = WorkflowJinjaContext
     intercepted_binops = frozenset(("+", "-", "*", "/", "//", "%", "**"))
+    #: ids of the functions in the globals: where Jinja2 finds one for a name used as a
+    #: value, the name is looked up as data instead (a function is never a value).
+    function_ids: frozenset[int] = frozenset()
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
         raise InvalidExpression(f"blocked by the sandbox: attribute {attribute!r} of a "
@@ -148,13 +151,14 @@ def _data_step(obj: Any, key: Any, root: str = "value") -> Any:
     return value
 
 
-def _item_filter(obj: Any, key: Any, root: str) -> Any:
+@pass_environment
+def _item_filter(env: Sandbox, obj: Any, key: Any, root: str) -> Any:
     """``a[key]`` with a computed key; a missing one is named from ``root``."""
     if isinstance(obj, Undefined):
         obj._fail_with_undefined_error()
     if type(obj) in _DATA_TYPES and type(key) is not slice:
         return _data_step(obj, key, root)
-    return SANDBOX.getitem(obj, key)
+    return env.getitem(obj, key)
 
 
 # -- operators shared by the Jinja2 path and the compiled expressions ----------------------
@@ -190,7 +194,8 @@ def _path_filter(jctx: WorkflowJinjaContext, value: Any, keys: tuple[Any, ...], 
     A function is never a value: where Jinja2 found one (its globals come first), the name
     is looked up as data (namespaces, item and index, workflow variables), so a variable
     named ``count`` is reachable although ``count(...)`` is a helper."""
-    if id(value) in _FUNCTION_IDS:
+    env: Sandbox = jctx.environment  # type: ignore[assignment]
+    if id(value) in env.function_ids:
         value = jctx.wf.resolve(root)
     elif isinstance(value, Undefined):
         value = MISSING
@@ -200,8 +205,7 @@ def _path_filter(jctx: WorkflowJinjaContext, value: Any, keys: tuple[Any, ...], 
         raise VariableNotFound(root_message((root, *keys)), describe_path(root, keys))
     if type(value) not in _DATA_TYPES:  # loop, macros, self: Jinja2's own objects
         for key in keys:
-            value = (SANDBOX.getattr(value, key) if type(key) is str
-                     else SANDBOX.getitem(value, key))
+            value = env.getattr(value, key) if type(key) is str else env.getitem(value, key)
         return value
     if soft:
         found = walk_or_missing(value, keys)
@@ -224,9 +228,9 @@ def _callee_filter(jctx: WorkflowJinjaContext, value: Any, name: str) -> Any:
 
 
 def _call_macro(depth: list[int], macro: Macro, *args: Any, **kwargs: Any) -> Any:
-    if depth[0] >= limits.LIMITS.max_recursion:
+    if depth[0] >= limits.current().max_recursion:
         raise LimitExceeded(f"macro calls nested deeper than max_recursion="
-                            f"{limits.LIMITS.max_recursion}", "max_recursion")
+                            f"{limits.current().max_recursion}", "max_recursion")
     depth[0] += 1
     try:
         return macro(*args, **kwargs)
@@ -248,7 +252,7 @@ def _charge(budget: list[int], work: int) -> None:
     budget[0] -= work
     if budget[0] < 0:
         raise LimitExceeded(
-            f"loops ran more than max_loop_iterations={limits.LIMITS.max_loop_iterations}"
+            f"loops ran more than max_loop_iterations={limits.current().max_loop_iterations}"
             " iterations", "max_loop_iterations")
 
 
@@ -263,24 +267,26 @@ def _loop_filter(jctx: WorkflowJinjaContext, iterable: Any) -> Iterator[Any]:
         yield value
 
 
-_FUNCTION_IDS = frozenset(id(function) for function in (*HELPERS.values(),
-                                                          *WORKFLOW_FUNCTIONS.values(),
-                                                          _charged_range))
-
-
-def make_sandbox() -> Sandbox:
-    env = Sandbox(undefined=Missing, finalize=to_text, keep_trailing_newline=True,
-                  autoescape=False, cache_size=0)
+def make_sandbox(functions: dict[str, Callable[..., Any]], filters: dict[str, Any],
+                 tests: dict[str, Any], *, trim_blocks: bool = False, lstrip_blocks: bool = False,
+                 finalize: Callable[[Any], str] = to_text,
+                 concat_values: Callable[[Any], str] = concat) -> Sandbox:
+    """A sandbox with the helper functions and Jinja2's filters and tests as served here,
+    then an engine's own ``functions``, ``filters`` and ``tests`` (which take precedence);
+    ``finalize`` prints each ``{{ }}`` value, ``concat_values`` is ``~``."""
+    env = Sandbox(undefined=Missing, finalize=finalize, keep_trailing_newline=True,
+                  autoescape=False, cache_size=0, trim_blocks=trim_blocks,
+                  lstrip_blocks=lstrip_blocks)
     env.globals.clear()
     env.globals.update(HELPERS)
+    env.globals["range"] = _charged_range
+    env.globals.update(functions)
     env.globals.update(WORKFLOW_FUNCTIONS)
     env.globals["null"] = None
-    env.globals["range"] = _charged_range
+    env.function_ids = frozenset(id(value) for value in env.globals.values() if callable(value))
     env.filters = served_filters(env.filters)
+    env.filters.update(filters)
     env.filters.update({"@path": _path_filter, "@callee": _callee_filter, "@item": _item_filter,
-                        "@concat": concat, "@loop": _loop_filter})
+                        "@concat": concat_values, "@loop": _loop_filter})
+    env.tests.update(tests)
     return env
-
-
-#: The sandbox every template and expression of the process runs in.
-SANDBOX = make_sandbox()

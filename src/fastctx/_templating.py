@@ -24,19 +24,17 @@ from jinja2.runtime import Undefined
 
 from . import limits
 from ._cache import remember
-from ._compiler import Compiler, compile_node
+from ._compiler import compile_node
 from ._data import ContextView, join_output
-from ._opcodes import OP_PATH
+from ._engine import DEFAULT_ENGINE, Engine
+from ._opcodes import OP_CALL, OP_PATH
 from ._reporting import error_for, quote
-from ._rewrite import path_of, rewrite
-from ._sandbox import SANDBOX, Missing, WorkflowJinjaContext
+from ._rewrite import rewrite
+from ._sandbox import Missing, WorkflowJinjaContext
 from .errors import LimitExceeded, TypeConversion
 
 __all__ = ["EXPRESSIONS", "JSON_STRINGS", "TEMPLATES", "JinjaProgram", "classify_json_string",
            "compile_expression", "compile_template", "jinja_only", "native", "pure_expression"]
-
-_MAX_CACHED = 4096
-COMPILER = Compiler(SANDBOX, path_of)
 
 
 class JinjaProgram:
@@ -44,17 +42,20 @@ class JinjaProgram:
 
     __slots__ = ("source", "template", "is_expression")
 
-    def __init__(self, source: str, tree: nodes.Template, is_expression: bool) -> None:
+    def __init__(self, source: str, tree: nodes.Template, is_expression: bool,
+                 engine: Engine = DEFAULT_ENGINE) -> None:
         self.source = source
         self.is_expression = is_expression
-        self.template = SANDBOX.from_string(rewrite(tree))
+        self.template = engine.sandbox.from_string(rewrite(tree))
 
     def _context(self, wf: ContextView) -> WorkflowJinjaContext:
-        jctx = WorkflowJinjaContext(SANDBOX, SANDBOX.globals, None, self.template.blocks)
+        env = self.template.environment
+        jctx = WorkflowJinjaContext(env, env.globals, None, self.template.blocks)
         jctx.wf = wf
-        jctx.wf_budget = [limits.LIMITS.max_loop_iterations]  # type: ignore[attr-defined]
+        budget = limits.current().max_loop_iterations
+        jctx.wf_budget = [budget]  # type: ignore[attr-defined]
         jctx.wf_depth = [0]  # type: ignore[attr-defined]
-        jctx.wf_range_budget = [limits.LIMITS.max_loop_iterations]  # type: ignore[attr-defined]
+        jctx.wf_range_budget = [budget]  # type: ignore[attr-defined]
         return jctx
 
     def render(self, wf: ContextView) -> str:
@@ -111,16 +112,19 @@ def native(value: Any, deep: bool = False) -> Any:
 def _check_source(source: Any, what: str) -> str:
     if type(source) is not str:
         raise TypeConversion(f"{what} must be a string, not {type(source).__name__}")
-    if len(source) > limits.LIMITS.max_template_length:
+    if len(source) > limits.current().max_template_length:
         raise LimitExceeded(
             f"{what} {quote(source)} is longer than max_template_length="
-            f"{limits.LIMITS.max_template_length}", "max_template_length")
+            f"{limits.current().max_template_length}", "max_template_length")
     return source
 
 
-def fast_parts(tree: nodes.Template) -> tuple[Any, ...] | None:
+def fast_parts(tree: nodes.Template, engine: Engine) -> tuple[Any, ...] | None:
     """The fast path's parts if the template is only literal text and compilable
-    expressions: a string, a path tuple ``(root, key, ...)`` or a compiled expression."""
+    expressions: a string, a path tuple ``(root, key, ...)`` or a compiled expression
+    (which, for an engine that prints as Jinja2 does, prints its value itself)."""
+    compiler = engine.compiler
+    printer = compiler.printer
     parts: list[Any] = []
     for output in tree.body:
         if not isinstance(output, nodes.Output):
@@ -129,52 +133,47 @@ def fast_parts(tree: nodes.Template) -> tuple[Any, ...] | None:
             if isinstance(node, nodes.TemplateData):
                 parts.append(node.data)
                 continue
-            compiled = compile_node(COMPILER, node)
+            compiled = compile_node(compiler, node)
             if compiled is None:
                 return None
-            parts.append(compiled[1] if compiled[0] == OP_PATH else compiled)
+            if printer is not None:
+                parts.append((OP_CALL, printer, (compiled,)))
+            else:
+                parts.append(compiled[1] if compiled[0] == OP_PATH else compiled)
     return tuple(parts)
 
 
-#: Caches shared by both cores: source -> program (a tuple the core runs, or a JinjaProgram).
-TEMPLATES: dict[str, Any] = {}
-EXPRESSIONS: dict[str, Any] = {}
-#: render_json strings -> the expression of a pure "{{ expr }}", or "" for other templates.
-JSON_STRINGS: dict[str, str] = {}
+#: The default engine's caches: source -> program (a tuple the core runs, or a
+#: JinjaProgram); render_json strings -> the expression of a pure "{{ expr }}", or "".
+TEMPLATES = DEFAULT_ENGINE.templates
+EXPRESSIONS = DEFAULT_ENGINE.expressions
+JSON_STRINGS = DEFAULT_ENGINE.json_strings
 
 
-def _forget_compiled() -> None:
-    """Templates were compiled and checked under the old limits: compile them again."""
-    TEMPLATES.clear()
-    EXPRESSIONS.clear()
-    JSON_STRINGS.clear()
-
-
-limits.on_change(_forget_compiled)
-
-
-def compile_template(source: str, wf: ContextView | None = None) -> Any:
-    """A cached template: a tuple of fast-path parts, or a :class:`JinjaProgram`.
+def compile_template(source: str, wf: ContextView | None = None,
+                     engine: Engine = DEFAULT_ENGINE) -> Any:
+    """A cached template of ``engine``: a tuple of fast-path parts, or a
+    :class:`JinjaProgram`.
 
     ``wf``: the context it is compiled for, whose secrets an error message must not show
     (a template's own text may hold one)."""
-    program = TEMPLATES.get(source)
+    program = engine.templates.get(source)
     if program is not None:
         return program
     try:
         _check_source(source, "template")
-        tree = SANDBOX.parse(source)
-        program = fast_parts(tree) or JinjaProgram(source, tree, False)
+        tree = engine.sandbox.parse(source)
+        program = fast_parts(tree, engine) or JinjaProgram(source, tree, False, engine)
     except Exception as exc:  # noqa: BLE001
         error = error_for(exc, source, wf)
     else:
-        return remember(TEMPLATES, source, program, _MAX_CACHED)
+        return remember(engine.templates, source, program, engine.cache_size)
     raise error  # outside the except: the original may quote a secret
 
 
-def parse_expression(source: str) -> nodes.Expr:
+def parse_expression(source: str, engine: Engine = DEFAULT_ENGINE) -> nodes.Expr:
     """Parse one Jinja2 expression (no braces); the whole source must be used."""
-    parser = Parser(SANDBOX, source, state="variable")
+    parser = Parser(engine.sandbox, source, state="variable")
     expr = parser.parse_expression()
     if not parser.stream.eos:
         token = parser.stream.current
@@ -183,55 +182,57 @@ def parse_expression(source: str) -> nodes.Expr:
     return expr
 
 
-def compile_expression(source: str, wf: ContextView | None = None) -> Any:
-    """A cached expression: a compiled tuple, or a :class:`JinjaProgram` (``wf`` as for
-    :func:`compile_template`)."""
-    program = EXPRESSIONS.get(source)
+def compile_expression(source: str, wf: ContextView | None = None,
+                       engine: Engine = DEFAULT_ENGINE) -> Any:
+    """A cached expression of ``engine``: a compiled tuple, or a :class:`JinjaProgram`
+    (``wf`` as for :func:`compile_template`)."""
+    program = engine.expressions.get(source)
     if program is not None:
         return program
     try:
         _check_source(source, "expression")
-        expr = parse_expression(source)
-        program = compile_node(COMPILER, expr)
+        expr = parse_expression(source, engine)
+        program = compile_node(engine.compiler, expr)
         if program is None:
             body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
-            program = JinjaProgram(source, nodes.Template(body, lineno=1), True)
+            program = JinjaProgram(source, nodes.Template(body, lineno=1), True, engine)
     except Exception as exc:  # noqa: BLE001
         error = error_for(exc, source, wf)
     else:
-        return remember(EXPRESSIONS, source, program, _MAX_CACHED)
+        return remember(engine.expressions, source, program, engine.cache_size)
     raise error  # outside the except: the original may quote a secret
 
 
-def jinja_only(source: str, is_expression: bool) -> JinjaProgram:
+def jinja_only(source: str, is_expression: bool,
+               engine: Engine = DEFAULT_ENGINE) -> JinjaProgram:
     """The sandboxed Jinja2 program of a template or expression, never the compiled form:
     what the differential tests compare the fast path against."""
     if is_expression:
-        body = [nodes.Assign(nodes.Name("result", "store"), parse_expression(source),
+        body = [nodes.Assign(nodes.Name("result", "store"), parse_expression(source, engine),
                              lineno=1)]
-        return JinjaProgram(source, nodes.Template(body, lineno=1), True)
-    return JinjaProgram(source, SANDBOX.parse(source), False)
+        return JinjaProgram(source, nodes.Template(body, lineno=1), True, engine)
+    return JinjaProgram(source, engine.sandbox.parse(source), False, engine)
 
 
-def classify_json_string(text: str) -> str:
+def classify_json_string(text: str, engine: Engine = DEFAULT_ENGINE) -> str:
     """For render_json: the expression of a pure ``{{ expr }}``, else "" (cached)."""
-    expression = JSON_STRINGS.get(text)
+    expression = engine.json_strings.get(text)
     if expression is None:
         expression = ""
-        if len(text) <= limits.LIMITS.max_template_length:
-            expression = pure_expression(text) or ""
-        remember(JSON_STRINGS, text, expression, _MAX_CACHED)
+        if len(text) <= limits.current().max_template_length:
+            expression = pure_expression(text, engine) or ""
+        remember(engine.json_strings, text, expression, engine.cache_size)
     return expression
 
 
-def pure_expression(source: str) -> str | None:
+def pure_expression(source: str, engine: Engine = DEFAULT_ENGINE) -> str | None:
     """The expression inside a string that is exactly one ``{{ expr }}`` (with white space
     around it allowed), else None. Jinja2's lexer decides, so ``{{ n }}}`` is not one."""
     text = source.strip()
     if not (text.startswith("{{") and text.endswith("}}")):
         return None
     try:
-        tokens = [token for token in SANDBOX.lexer.tokenize(source)
+        tokens = [token for token in engine.sandbox.lexer.tokenize(source)
                   if token.type != "data" or token.value.strip()]
     except TemplateSyntaxError:
         return None

@@ -14,10 +14,12 @@ Change the defaults for the whole process with :func:`configure`::
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar, Token
 from typing import Any
 
-__all__ = ["LIMITS", "Limits", "configure", "on_change"]
+__all__ = ["LIMITS", "Limits", "Overrides", "configure", "current", "enter", "leave",
+           "on_change"]
 
 
 @dataclasses.dataclass
@@ -61,15 +63,57 @@ def on_change(listener: Callable[[], None]) -> None:
 LIMITS = Limits()
 
 
-def configure(**changes: Any) -> dict[str, Any]:
-    """Set limits by name; return the previous values of those names (to restore them)."""
+def _check(changes: Mapping[str, Any]) -> None:
     names = {field.name for field in dataclasses.fields(Limits)}
     for name, value in changes.items():
         if name not in names:
             raise TypeError(f"unknown limit {name!r}; known: {', '.join(sorted(names))}")
         if type(value) is not int or value < 1:
             raise ValueError(f"limit {name!r} must be a positive int")
+
+
+def configure(**changes: Any) -> dict[str, Any]:
+    """Set limits by name; return the previous values of those names (to restore them).
+
+    Every engine follows these defaults where it sets no limit of its own."""
+    _check(changes)
     old = {name: getattr(LIMITS, name) for name in changes}
     for name, value in changes.items():
         setattr(LIMITS, name, value)
     return old
+
+
+class Overrides:
+    """The limits of one engine: its own values where it sets them, the process defaults
+    (:data:`LIMITS`, as they are at each read) everywhere else."""
+
+    def __init__(self, values: Mapping[str, int]) -> None:
+        _check(values)
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:  # a limit the engine does not set
+        return getattr(LIMITS, name)
+
+    def __repr__(self) -> str:
+        return f"Overrides({self.__dict__!r})"
+
+
+# The limits in force while a context of an engine with limits of its own renders (set and
+# reset around each render, per thread and per task); None: the process defaults.
+_IN_FORCE: ContextVar[Overrides | None] = ContextVar("fastctx_limits", default=None)
+
+
+def current() -> Limits | Overrides:
+    """The limits in force: the rendering engine's, or the process defaults."""
+    overrides = _IN_FORCE.get()
+    return LIMITS if overrides is None else overrides
+
+
+def enter(overrides: Overrides | None) -> Token[Overrides | None]:
+    """Put an engine's limits in force (None: the process defaults) until :func:`leave` with
+    the token returned."""
+    return _IN_FORCE.set(overrides)
+
+
+def leave(token: Token[Overrides | None]) -> None:
+    _IN_FORCE.reset(token)
