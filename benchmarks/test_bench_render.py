@@ -17,7 +17,20 @@ from typing import Any
 import pytest
 
 from fastctx._impl import WorkflowContext
-from fastctx.bench import JINJA_ONLY, LOOKUP, MIXED, TASK_INPUT, WHEN, fastctx_iteration
+from fastctx.bench import (
+    HELPER_CALL,
+    JINJA_ONLY,
+    LOOKUP,
+    MIXED,
+    REGISTERED_CALL,
+    TASK_INPUT,
+    WHEN,
+    JinjaBaseline,
+    build_context,
+    fastctx_iteration,
+    shout,
+    workload_engine,
+)
 
 # Half of pytest-benchmark's default 1 s per benchmark: still tens of thousands of rounds
 # for the sub-microsecond cases, and the suite stays within about three minutes. The
@@ -86,6 +99,34 @@ def test_render_json_jinja_baseline(benchmark: Any, jinja: Any, scope: dict[str,
     benchmark.extra_info.update(case="baseline: cached Jinja2 template per string")
     # Jinja2 renders every string to text: the port comes out as "8007".
     assert benchmark(jinja.render_json, TASK_INPUT, scope)["port"] == "8007"
+
+
+# -- a function an executor registered on its engine ---------------------------------------------
+REGISTERED_GROUP = "a function call: registered shout() / built-in upper() / Jinja2 global"
+
+
+def test_registered_function(benchmark: Any, wc_class: type[WorkflowContext],
+                             implementation: str, task_results: Any,
+                             indexed_item: tuple[dict[str, Any], int]) -> None:
+    view = build_context(wc_class, task_results(TASK_RESULTS), workload_engine()).with_item(
+        *indexed_item)
+    benchmark.group = REGISTERED_GROUP
+    benchmark.extra_info.update(case=f"fastctx-{implementation} {REGISTERED_CALL}")
+    assert benchmark(view.render_template, REGISTERED_CALL) == "WEB007.EXAMPLE.COM"
+
+
+def test_builtin_helper(benchmark: Any, view: WorkflowContext, implementation: str) -> None:
+    benchmark.group = REGISTERED_GROUP
+    benchmark.extra_info.update(case=f"fastctx-{implementation} {HELPER_CALL}")
+    assert benchmark(view.render_template, HELPER_CALL) == "WEB007.EXAMPLE.COM"
+
+
+def test_registered_function_jinja_baseline(benchmark: Any, scope: dict[str, Any]) -> None:
+    jinja = JinjaBaseline()
+    jinja.env.globals["shout"] = shout
+    benchmark.group = REGISTERED_GROUP
+    benchmark.extra_info.update(case="baseline: cached Jinja2 template, shout() a global")
+    assert benchmark(jinja.template(REGISTERED_CALL).render, scope) == "WEB007.EXAMPLE.COM"
 
 
 # -- conditions ---------------------------------------------------------------------------------

@@ -15,13 +15,16 @@ from jinja2 import Template
 from jinja2.environment import TemplateExpression
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ._engine import Engine, get_engine
 from ._impl import WorkflowContext
 
 __all__ = [
+    "HELPER_CALL",
     "JINJA_ONLY",
     "LOOKUP",
     "MIXED",
     "PARAMETERS",
+    "REGISTERED_CALL",
     "TASK_INPUT",
     "VARIABLES",
     "WHEN",
@@ -35,7 +38,9 @@ __all__ = [
     "make_task_results",
     "plain_context",
     "results_size",
+    "shout",
     "with_items_loop",
+    "workload_engine",
 ]
 
 PARAMETERS: dict[str, Any] = {"count": 3, "timeout": 30, "url": "https://api.example.com/v1"}
@@ -48,6 +53,9 @@ MIXED = "ping -c {{ parameters.count }} {{ item.host }}"
 #: A filter and a loop: Jinja2's case.
 JINJA_ONLY = "{% for tag in item.tags %}{{ tag | upper }}{% if not loop.last %},{% endif %}" \
              "{% endfor %}"
+#: A call of a function an executor registered on its engine, and of a built-in helper.
+REGISTERED_CALL = "{{ shout(item.host) }}"
+HELPER_CALL = "{{ upper(item.host) }}"
 #: The ``when`` of the task.
 WHEN = "item.enabled and parameters.count > 0"
 #: A 4-field task input with 3 templates.
@@ -98,10 +106,10 @@ def results_size(task_results: Mapping[str, Any]) -> int:
 
 
 def build_context(
-    cls: type[WorkflowContext], task_results: Mapping[str, Any]
+    cls: type[WorkflowContext], task_results: Mapping[str, Any], engine: Engine | None = None
 ) -> WorkflowContext:
     """A context of class ``cls`` holding the workload's parameters, variables and results."""
-    ctx = cls(dict(PARAMETERS), dict(VARIABLES))
+    ctx = cls(dict(PARAMETERS), dict(VARIABLES), engine=engine)
     for name, result in task_results.items():
         ctx.set_task_result(name, result)
     return ctx
@@ -198,3 +206,16 @@ def contextvars_loop(items: Sequence[Any]) -> None:
     """The floor: an O(1) copy per item."""
     for _ in items:
         contextvars.copy_context()
+
+
+def shout(value: str) -> str:
+    """The registered function of the workload (what the helper ``upper`` does)."""
+    return value.upper()
+
+
+def workload_engine() -> Engine:
+    """The engine with ``shout`` registered (made once per process)."""
+    try:
+        return get_engine("fastctx-bench")
+    except KeyError:
+        return Engine("fastctx-bench", functions={"shout": shout})

@@ -40,10 +40,12 @@ from . import __version__
 from ._impl import WorkflowContext, context_class
 from ._timing import FULL, QUICK, Call, Settings, format_ns, measure, time_batch
 from ._workload import (
+    HELPER_CALL,
     JINJA_ONLY,
     LOOKUP,
     MIXED,
     PARAMETERS,
+    REGISTERED_CALL,
     TASK_INPUT,
     VARIABLES,
     WHEN,
@@ -57,12 +59,15 @@ from ._workload import (
     make_task_results,
     plain_context,
     results_size,
+    shout,
     with_items_loop,
+    workload_engine,
 )
 
 __all__ = [
     "CLONE_SIZES",
     "FULL",
+    "HELPER_CALL",
     "JINJA_ONLY",
     "LOOKUP",
     "LOOP_ITEMS",
@@ -70,6 +75,7 @@ __all__ = [
     "MIXED",
     "PARAMETERS",
     "QUICK",
+    "REGISTERED_CALL",
     "TASK_INPUT",
     "VARIABLES",
     "WHEN",
@@ -93,8 +99,10 @@ __all__ = [
     "register",
     "results_size",
     "run",
+    "shout",
     "time_batch",
     "with_items_loop",
+    "workload_engine",
 ]
 
 #: Context sizes of the clone table, in task results of about 10 KB.
