@@ -140,18 +140,16 @@ def jinja_call(entry: dict[str, Any], engine: Any, text: Any) -> Callable[[], An
             st2kv=lambda key, **_: (context.get("keystore") or {})[key])
         for name, function in engine.filters.items():
             env.filters[name] = env.globals[name] = function.function
-    compiled: list[tuple[Any, str, bool]] = []
-    for is_template, source in templates_of(entry["kind"], text):
-        if is_template:
-            compiled.append((env.from_string(source), source, True))
-        else:
-            compiled.append((env.compile_expression(source), source, False))
+    compiled: list[tuple[Any, bool]] = []
 
     def call() -> list[Any]:
         return [program.render(**names) if is_template else program(**names)
-                for program, _, is_template in compiled]
+                for program, is_template in compiled]
 
     try:
+        for is_template, source in templates_of(entry["kind"], text):
+            compiled.append((env.from_string(source) if is_template
+                             else env.compile_expression(source), is_template))
         call()
     except Exception:  # noqa: BLE001 - the baseline may not render what fastctx does
         return None
@@ -194,8 +192,8 @@ def survey(batches: int) -> dict[str, dict[str, Any]]:
             continue
         row["render"] += 1
         row[path_of(engine, entry["kind"], text)] += 1
-        baseline = jinja_call(entry, engine, text)
-        if baseline is not None and batches:
+        baseline = jinja_call(entry, engine, text) if batches else None
+        if baseline is not None:
             ours, theirs = time_pair(call, baseline, batches)
             row["ratios"].append(theirs / ours)
     total = {"entries": 0, "render": 0, "compiled": 0, "jinja2": 0, "ratios": []}

@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 
 import fastctx
+import fastctx._engine
+import fastctx.engines.orquesta
 import fastctx.limits
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+EXTENDING = Path(__file__).resolve().parent.parent / "docs" / "extending.md"
 
 
-@pytest.mark.parametrize("module", [fastctx, fastctx.limits], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [fastctx, fastctx.limits, fastctx._engine,
+                                    fastctx.engines.orquesta], ids=lambda m: m.__name__)
 def test_doctests(module: object) -> None:
     failed, attempted = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
     assert attempted > 0
@@ -38,3 +42,14 @@ def test_readme_api_names_exist() -> None:
     api = text[text.index("### API"):text.index("### Namespaces")]
     for name in set(re.findall(r"(?<![\w.])(?:ctx|WorkflowContext)\.(\w+)", api)):
         assert hasattr(fastctx.WorkflowContext, name), name
+
+
+@pytest.mark.skipif(not EXTENDING.exists(), reason="docs/ is not beside the tests")
+def test_extending_examples_run() -> None:
+    """The Python blocks of docs/extending.md run in order, as one program (their asserts
+    are the page's claims)."""
+    blocks = re.findall(r"```python\n(.*?)```", EXTENDING.read_text(encoding="utf-8"), re.DOTALL)
+    assert len(blocks) >= 8
+    namespace: dict[str, object] = {}
+    for number, block in enumerate(blocks):
+        exec(compile(block, f"docs/extending.md, block {number}", "exec"), namespace)

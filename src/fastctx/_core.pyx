@@ -8,7 +8,7 @@ import what they share from the modules below them (docs/architecture.md).
 """
 
 from cpython.object cimport PyObject, PyObject_RichCompare, PyTypeObject
-from cpython.contextvars cimport get_value
+from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from cpython.sequence cimport PySequence_Contains
 
 cdef extern from "Python.h":
@@ -354,13 +354,13 @@ cdef bint _not_in_force(Stores stores):
 cdef object _limited(object entry, Stores stores, object argument):
     # entry(argument) with the limits of the stores' engine in force
     global _LIMITED
-    token = limits.enter(stores.limits)
+    token = PyContextVar_Set(_IN_FORCE, stores.limits)  # limits.enter, at C level
     _LIMITED += 1
     try:
         return entry(argument)
     finally:
         _LIMITED -= 1
-        limits.leave(token)
+        PyContextVar_Reset(_IN_FORCE, token)
 
 
 cdef str _render_parts(WorkflowContext ctx, tuple parts):

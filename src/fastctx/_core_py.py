@@ -208,7 +208,7 @@ class WorkflowContext:
     @property
     def engine(self) -> Engine:
         """The engine this context (and every clone of it) renders with."""
-        return self._stores.engine  # type: ignore[no-any-return]
+        return self._stores.engine
 
     def set_namespace(self, name: str, value: dict[str, Any]) -> None:
         """Set the store of one of the engine's namespaces (shared by every clone)."""

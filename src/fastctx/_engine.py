@@ -143,7 +143,8 @@ class Engine:
 
     >>> import fastctx
     >>> engine = fastctx.Engine("doc-example", functions={"double": lambda x: 2 * x})
-    >>> fastctx.WorkflowContext({"n": 21}, engine=engine).render_template("{{ double(n) }}")
+    >>> fastctx.WorkflowContext({"n": 21}, engine=engine).render_template(
+    ...     "{{ double(parameters.n) }}")
     '42'
     """
 

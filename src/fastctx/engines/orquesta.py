@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import itertools
 import json as _json
+from collections.abc import Callable
 from typing import Any
 
 from .._data import MISSING, check_name
@@ -142,19 +143,28 @@ def st2kv(context: Any, key: str, decrypt: bool = False, default: Any = MISSING)
     raise VariableNotFound(f"st2kv({key!r}): no key {key!r} in the keystore", f"st2kv.{key}")
 
 
-ENGINE = Engine("orquesta", printing="jinja2")
-# ctx(), item() and task() hand out stored values, checked when they were stored: not walked
-# again on every call (ctx() of a 1 MB context would be)
-for _name, _function, _checked in (("ctx", ctx, False), ("item", item, False),
-                                   ("task", task, False), ("task_status", task_status, True),
-                                   ("completed", completed, True), ("st2kv", st2kv, True)):
-    ENGINE._add("function", _name, _function, True, checked=_checked)
-# StackStorm's filters, each also a function; json_parse and json_dump are StackStorm's other
-# names of from_json_string and to_json_string
-_ST2 = {**FILTERS, "json_parse": FILTERS["from_json_string"],
+def _make_engine() -> Engine:
+    engine = Engine("orquesta", printing="jinja2")
+    # ctx(), item() and task() hand out stored values, checked when they were stored: not
+    # walked again on every call (ctx() of a 1 MB context would be)
+    given_context: dict[str, tuple[Callable[..., Any], bool]] = {
+        "ctx": (ctx, False), "item": (item, False), "task": (task, False),
+        "task_status": (task_status, True), "completed": (completed, True),
+        "st2kv": (st2kv, True)}
+    for name, (function, checked) in given_context.items():
+        engine._add("function", name, function, True, checked=checked)
+    # StackStorm's filters, each also a function; json_parse and json_dump are StackStorm's
+    # other names of from_json_string and to_json_string
+    st2: dict[str, Callable[..., Any]] = {
+        **FILTERS, "json_parse": FILTERS["from_json_string"],
         "json_dump": FILTERS["to_json_string"]}
-for _name, _function in (("json", json), ("zip", zip), *_ST2.items()):
-    ENGINE._add("function", _name, _function, False)
-for _name, _function in _ST2.items():
-    ENGINE._add("filter", _name, _function, False)
-ENGINE._build()
+    plain: dict[str, Callable[..., Any]] = {"json": json, "zip": zip, **st2}
+    for name, plain_function in plain.items():
+        engine._add("function", name, plain_function, False)
+    for name, filter_function in st2.items():
+        engine._add("filter", name, filter_function, False)
+    engine._build()
+    return engine
+
+
+ENGINE = _make_engine()
