@@ -213,7 +213,7 @@ cdef class WorkflowContext:
     def render_template(self, template):
         """Render a template (Jinja2 syntax) to a string."""
         cdef Stores stores = _stores_of(self)
-        if (stores.limits is not None or _LIMITED != 0) and _not_in_force(stores):
+        if (stores.limits is not None or _ANY_LIMITED) and _not_in_force(stores):
             return _limited(self.render_template, stores, template)
         if type(template) is not str:
             raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
@@ -233,7 +233,7 @@ cdef class WorkflowContext:
     def evaluate(self, expression):
         """Evaluate one expression (no braces) to its native value."""
         cdef Stores stores = _stores_of(self)
-        if (stores.limits is not None or _LIMITED != 0) and _not_in_force(stores):
+        if (stores.limits is not None or _ANY_LIMITED) and _not_in_force(stores):
             return _limited(self.evaluate, stores, expression)
         if type(expression) is not str:
             raise TypeConversion(
@@ -245,7 +245,7 @@ cdef class WorkflowContext:
         false), or a template, whose rendered text is judged by its words (false, no, off, 0
         and "" are false, any other text true)."""
         cdef Stores stores = _stores_of(self)
-        if (stores.limits is not None or _LIMITED != 0) and _not_in_force(stores):
+        if (stores.limits is not None or _ANY_LIMITED) and _not_in_force(stores):
             return _limited(self.evaluate_condition, stores, condition)
         if condition is True or condition is False:
             return condition
@@ -258,7 +258,7 @@ cdef class WorkflowContext:
     def render_json(self, value):
         """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
         cdef Stores stores = _stores_of(self)
-        if (stores.limits is not None or _LIMITED != 0) and _not_in_force(stores):
+        if (stores.limits is not None or _ANY_LIMITED) and _not_in_force(stores):
             return _limited(self.render_json, stores, value)
         return _render_value(self, value, 0, (
             limits.LIMITS if stores.limits is None else stores.limits).max_depth)
@@ -340,26 +340,27 @@ cdef long C_OUTCOME = _opcodes.OP_OUTCOME, C_IN = _opcodes.CMP_IN, C_NOTIN = _op
 cdef long C_CALL_REG = _opcodes.OP_CALL_REG
 cdef long C_REG_PASS_CONTEXT = _opcodes.REG_PASS_CONTEXT, C_REG_TEST = _opcodes.REG_TEST
 cdef object _IN_FORCE = limits._IN_FORCE  # the ContextVar of the limits in force
-# Renders under _limited now, in any thread: while there are none, no context can be inside
-# another engine's render, and an entry whose engine sets no limits reads no ContextVar.
-cdef Py_ssize_t _LIMITED = 0
+# Set at the first render under an engine's own limits, never cleared (so no race between
+# threads can lose it): until then no context can be inside another engine's limits, and an
+# entry whose engine sets no limits reads no ContextVar.
+cdef bint _ANY_LIMITED = False
 
 
 cdef bint _not_in_force(Stores stores):
     # whether the limits of the stores' engine are not the ones in force now (asked only when
-    # the engine has limits of its own or some render is under _limited: a ContextVar read)
+    # the engine has limits of its own or some render has been under _limited: a ContextVar
+    # read)
     return get_value(_IN_FORCE) is not stores.limits
 
 
 cdef object _limited(object entry, Stores stores, object argument):
     # entry(argument) with the limits of the stores' engine in force
-    global _LIMITED
+    global _ANY_LIMITED
+    _ANY_LIMITED = True
     token = PyContextVar_Set(_IN_FORCE, stores.limits)  # limits.enter, at C level
-    _LIMITED += 1
     try:
         return entry(argument)
     finally:
-        _LIMITED -= 1
         PyContextVar_Reset(_IN_FORCE, token)
 
 
