@@ -437,3 +437,35 @@ def test_the_default_engine_is_public() -> None:
     assert fastctx.WorkflowContext().engine is DEFAULT_ENGINE
     assert DEFAULT_ENGINE.functions == {} and DEFAULT_ENGINE.namespaces == ()
     assert "Engine 'default'" in repr(DEFAULT_ENGINE)
+
+
+# -- the compiled path and the Jinja2 path agree --------------------------------------------
+DIFFERENTIAL = [
+    "{{ now() }}", "{{ st2kv('token') }}", "{{ st2kv('absent') }}", "{{ st2kv('token') ~ 1 }}",
+    "{{ parameters.hosts | to_upper_list('-') }}", "{{ (parameters.hosts | to_upper_list)[0] }}",
+    "{{ 'x' is semver }}", "{{ parameters.version is semver }}",
+    "{{ st2kv('token').nope }}", "{{ (parameters.hosts | to_upper_list)[5] }}",
+    "{{ parameters.hosts[index] }}", "{{ parameters.hosts[index + 5] }}",
+    "{{ inquiry.approval.response }}", "{{ inquiry.nope }}", "{{ upper(now()) }}",
+]
+
+
+@pytest.mark.parametrize("template", DIFFERENTIAL)
+def test_registered_callables_agree_on_both_paths(wc_class: type, template: str) -> None:
+    from fastctx import _templating
+
+    engine = st2_engine()
+    ctx = wc_class({"hosts": ["a", "b"], "version": "1.2.3"}, keystore={"token": "t0k"},
+                   engine=engine).with_item("x", 1)
+    ctx.set_namespace("inquiry", {"approval": {"response": "yes"}})
+
+    def outcome(render: Any) -> Any:
+        try:
+            return render()
+        except ContextError as exc:
+            return type(exc).__name__, str(exc)
+
+    compiled_result = outcome(lambda: ctx.render_template(template))
+    assert compiled(engine, template)
+    jinja = _templating.jinja_only(template, False, engine)
+    assert outcome(lambda: jinja.render(ctx)) == compiled_result
