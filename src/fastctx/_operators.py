@@ -20,7 +20,14 @@ __all__ = ["binop", "check_format", "concat", "format_arguments", "printable"]
 
 
 def binop(operator: str, left: Any, right: Any) -> Any:
-    """Apply an arithmetic operator within the limits; errors as ContextError subclasses."""
+    """Apply an arithmetic operator within the limits; errors as ContextError subclasses.
+
+    A string a filter made (Markup) is a plain string here: its own operators would bypass
+    the checks below, which look at exact types."""
+    if type(left) is not str and isinstance(left, str):
+        left = str(left)
+    if type(right) is not str and isinstance(right, str):
+        right = str(right)
     if operator == "*":
         _check_repeat(left, right)
         if not (type(left) is int and type(right) is int):  # int * int: checked once

@@ -15,7 +15,11 @@ from jinja2.visitor import NodeTransformer
 
 from ._data import describe_path
 
-__all__ = ["const_key", "path_of", "rewrite"]
+__all__ = ["COMPUTED_CALLEE", "const_key", "path_of", "rewrite"]
+
+#: What the ``@callee`` filter is told of a callee that is not a name or path (``f(x)(y)``,
+#: ``(s|safe).upper()``).
+COMPUTED_CALLEE = "a computed value"
 
 
 def path_of(node: nodes.Node) -> tuple[Any, ...] | None:
@@ -100,7 +104,7 @@ class _Rewrite(NodeTransformer):
         # function (InvalidExpression), not a missing variable.
         callee = node.node
         path = path_of(callee)
-        text = describe_path(path[0], path[1:]) if path else "expression"
+        text = describe_path(path[0], path[1:]) if path else COMPUTED_CALLEE
         if not isinstance(callee, nodes.Name):
             callee = self.visit(callee)
         node.node = _filter(callee, "@callee", text)

@@ -18,8 +18,17 @@ from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.filters import _GroupTuple
 from jinja2.lexer import TOKEN_STRING, Lexer
-from jinja2.runtime import Context, Macro, StrictUndefined, Undefined
+from jinja2.runtime import (
+    BlockReference,
+    Context,
+    LoopContext,
+    Macro,
+    StrictUndefined,
+    TemplateReference,
+    Undefined,
+)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing as MISSING_JINJA
 from jinja2.utils import pass_context, pass_environment
@@ -40,6 +49,7 @@ from ._filters import served_filters
 from ._functions import HELPERS, fn_range
 from ._operators import binop, concat
 from ._outcome import OUTCOMES, TaskOutcome
+from ._rewrite import COMPUTED_CALLEE
 from .errors import InvalidExpression, LimitExceeded, VariableNotFound
 
 __all__ = ["WORKFLOW_FUNCTIONS", "Missing", "Sandbox", "WorkflowJinjaContext", "make_sandbox",
@@ -151,27 +161,76 @@ class Sandbox(ImmutableSandboxedEnvironment):
         raise InvalidExpression(f"blocked by the sandbox: attribute {attribute!r} of a "
                                 f"{type(obj).__name__}")
 
+    # No attribute or method of a Python object is reachable: data is looked up by the data
+    # rules (a value a filter made, such as a Markup string or a tuple, as the data it holds),
+    # and of Jinja2's own objects only what templates use (loop.index, group.grouper, a block
+    # of self, super()).
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) in _DATA_TYPES:
+        kind = type(obj)
+        if kind in _DATA_TYPES:
             return _data_step(obj, attribute)
         if isinstance(obj, Undefined):
             obj._fail_with_undefined_error()
-        return super().getattr(obj, attribute)
+        if attribute in _JINJA_ATTRIBUTES.get(kind, ()) or kind is TemplateReference:
+            return super().getattr(obj, attribute)
+        data = _as_data(obj)
+        if data is not None:
+            return _data_step(data, attribute)
+        raise InvalidExpression(f"blocked by the sandbox: attribute {attribute!r} of a "
+                                f"{kind.__name__}")
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         if isinstance(obj, Undefined):
             obj._fail_with_undefined_error()
-        if type(obj) in _DATA_TYPES:
-            if type(argument) is slice and type(obj) is not dict:
-                return obj[argument]
-            return _data_step(obj, argument)
-        return super().getitem(obj, argument)
+        kind = type(obj)
+        if kind not in _DATA_TYPES:
+            if kind is TemplateReference:
+                return super().getitem(obj, argument)
+            data = _as_data(obj)
+            if data is None:
+                raise InvalidExpression(f"blocked by the sandbox: an item of a "
+                                        f"{kind.__name__}")
+            obj = data
+        if type(argument) is slice and type(obj) is not dict:
+            return obj[argument]
+        return _data_step(obj, argument)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         return binop(operator, left, right)
 
+    def call_filter(self, name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        # by name at run time (map('upper'), select('odd')): never an internal filter
+        if type(name) is str and name.startswith("@"):
+            raise InvalidExpression(f"no filter named {name!r}")
+        return super().call_filter(name, value, *args, **kwargs)
+
+    def call_test(self, name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(name) is str and name.startswith("@"):
+            raise InvalidExpression(f"no test named {name!r}")
+        return super().call_test(name, value, *args, **kwargs)
+
 
 _DATA_TYPES = frozenset((dict, list, str, int, float, bool, type(None)))
+#: The attributes of Jinja2's own objects that templates use.
+_JINJA_ATTRIBUTES: dict[type, frozenset[str]] = {
+    LoopContext: frozenset(("index", "index0", "revindex", "revindex0", "first", "last",
+                            "length", "depth", "depth0", "previtem", "nextitem", "cycle",
+                            "changed")),
+    _GroupTuple: frozenset(("grouper", "list")),
+    BlockReference: frozenset(("super",)),
+}
+
+
+def _as_data(obj: Any) -> Any:
+    """The data a value made by a filter holds (a Markup string is a string, a tuple a
+    list), or None for anything else (an iterator, a function, any other object)."""
+    if isinstance(obj, str):
+        return str(obj)
+    if isinstance(obj, (tuple, list)):
+        return list(obj)
+    if isinstance(obj, dict):
+        return dict(obj)
+    return None
 
 
 def _data_step(obj: Any, key: Any, root: str = "value") -> Any:
@@ -247,6 +306,9 @@ def _path_filter(jctx: WorkflowJinjaContext, value: Any, keys: tuple[Any, ...], 
 @pass_context
 def _callee_filter(jctx: WorkflowJinjaContext, value: Any, name: str) -> Any:
     """What a call calls: a known function, or a macro counted against ``max_recursion``."""
+    if name == COMPUTED_CALLEE and not (callable(value) and not isinstance(value, Undefined)):
+        raise InvalidExpression("only functions, macros and the loop can be called: a method "
+                                "of a value cannot")
     if isinstance(value, Undefined):
         if name.isidentifier():
             raise InvalidExpression(f"unknown function {name!r}")

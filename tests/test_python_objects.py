@@ -1,0 +1,81 @@
+"""No attribute or method of a Python object is reachable from a template, whatever made the
+value: a filter (a Markup string, a tuple, a generator), a test, a macro, ``loop``,
+``caller``, ``self``. Data is looked up by the data rules; of Jinja2's own objects only what
+templates use is there (``loop.index``, ``group.grouper``, a block of ``self``, ``super()``).
+Internal filters are not reachable by name (``map('@path')``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fastctx import ContextError, InvalidExpression, LimitExceeded
+
+CONTEXT = ({"s": "abc", "d": {"a": 1, "b": 2}, "xs": [3, 1, 2]}, {"v": "x"})
+
+BLOCKED = [
+    "{{ ('abc'|safe).upper() }}",
+    "{{ ('{:>99999999}'|safe).format('x') }}",
+    "{{ (parameters.d|tojson).replace('a', 'b') }}",
+    "{{ ('x'|e).encode() }}",
+    "{{ ('x'|e).__class__ }}",
+    "{{ (parameters.d|dictsort)[0].count('a') }}",
+    "{{ (parameters.d|dictsort)[0].index('a') }}",
+    "{{ ([1, 2]|map('string')).send(None) }}",
+    "{{ ([1, 2]|map('string')).gi_frame }}",
+    "{{ (parameters.xs|reverse).__next__() }}",
+    "{{ (parameters.xs|batch(2)|first).pop() }}",
+    "{% for g in [{'a': 1}]|groupby('a') %}{{ g.count(1) }}{% endfor %}",
+    "{% for x in [1] %}{{ loop.__class__ }}{% endfor %}",
+    "{% for x in [1] %}{{ loop._iterator }}{% endfor %}",
+    "{% for x in [1] %}{{ loop.cycle.__self__ }}{% endfor %}",
+    "{% macro m() %}x{% endmacro %}{{ m.name }}",
+    "{% macro m() %}x{% endmacro %}{{ m._invoke([], False) }}",
+    "{% macro m() %}{{ caller.arguments }}{% endmacro %}{% call m() %}x{% endcall %}",
+    "{{ self.__class__ }}",
+    "{{ [1, 2]|map('@path', (), 'x', false)|list }}",
+    "{{ [1, 2]|map('@callee', 'x')|list }}",
+    "{{ [1, 2]|select('@path')|list }}",
+    "{{ [{'a': 1}]|selectattr('a', '@loop')|list }}",
+    "{{ [1, 2]|reject('@item', 0, 'x')|list }}",
+    "{{ [upper][0]('x') }}",
+    "{{ ('a'|safe).join(['x', 'y']) }}",
+]
+
+
+@pytest.mark.parametrize("template", BLOCKED)
+def test_no_python_method_or_attribute_is_reachable(wc_class: type, template: str) -> None:
+    ctx = wc_class(*CONTEXT)
+    with pytest.raises(ContextError):
+        ctx.render_template(template)
+    assert ctx.render_template("{{ parameters.s }}") == "abc"  # still usable
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("{% for x in [1, 2, 3] %}{{ loop.index }}{{ loop.cycle('a', 'b') }}"
+     "{% if loop.changed(x) %}!{% endif %}{{ loop.last }}{% endfor %}",
+     "1a!false2b!false3a!true"),
+    ("{% for g in [{'a': 1}, {'a': 2}, {'a': 1}]|groupby('a') %}"
+     "{{ g.grouper }}:{{ g.list|length }};{% endfor %}", "1:2;2:1;"),
+    ("{% for k, v in parameters.d|dictsort %}{{ k }}={{ v }} {% endfor %}", "a=1 b=2 "),
+    ("{{ (parameters.d|dictsort)[1][0] }}{{ (parameters.d|dictsort)[0].nope is defined }}",
+     "bfalse"),
+    ("{% block b %}x{% endblock %}{{ self.b() }}", "xx"),
+    ("{% macro m(a) %}<{{ a }}{{ caller() }}>{% endmacro %}{% call m(1) %}c{% endcall %}",
+     "<1c>"),
+    ("{% for x in [[1, [2]]] recursive %}{% if x is iterable %}{{ loop(x) }}{% else %}{{ x }}"
+     "{% endif %}{% endfor %}", "12"),
+    ("{{ ('ab'|safe) ~ 'c' }}{{ ('ab'|safe)[1] }}{{ ('ab'|safe) * 2 }}", "abcbabab"),
+    ("{{ [3, 1]|map('string')|join(',') }}{{ [1, 2]|select('odd')|list }}", "3,1[1]"),
+])
+def test_what_templates_use_still_works(wc_class: type, template: str, expected: str) -> None:
+    assert wc_class(*CONTEXT).render_template(template) == expected
+
+
+def test_a_markup_string_is_charged_as_a_string(wc_class: type) -> None:
+    with pytest.raises(LimitExceeded, match="max_repeat"):
+        wc_class().render_template("{{ ('ab'|safe) * 100000000 }}")
+
+
+def test_a_method_call_says_what_can_be_called(wc_class: type) -> None:
+    with pytest.raises(InvalidExpression, match="a method of a value cannot"):
+        wc_class(*CONTEXT).render_template("{{ (parameters.s|safe).upper() }}")
