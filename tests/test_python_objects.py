@@ -79,3 +79,32 @@ def test_a_markup_string_is_charged_as_a_string(wc_class: type) -> None:
 def test_a_method_call_says_what_can_be_called(wc_class: type) -> None:
     with pytest.raises(InvalidExpression, match="a method of a value cannot"):
         wc_class(*CONTEXT).render_template("{{ (parameters.s|safe).upper() }}")
+
+
+# -- nothing is built while compiling --------------------------------------------------------
+def test_constant_output_is_not_folded_while_compiling(wc_class: type) -> None:
+    from fastctx import _templating
+
+    template = "{% if true %}" + "{{ 'x'|center(900000) }}{{ 'y' * 900000 }}" * 30 + \
+        "{% endif %}"
+    with pytest.raises(LimitExceeded, match="max_output"):
+        wc_class().render_template(template)
+    program = _templating.compile_template(template)
+    strings = [const for code in (program.template.root_render_func.__code__,)
+               for const in code.co_consts if isinstance(const, str)]
+    assert max(map(len, strings)) < 1000  # no folded 900,000-character constant
+
+
+def test_the_caches_are_bounded_in_characters_too(wc_class: type) -> None:
+    import fastctx
+
+    engine = fastctx.Engine(f"test-cache-characters-{wc_class.implementation}")
+    size = engine.sizes[id(engine.templates)]
+    size.limit = 1_000
+    ctx = wc_class(engine=engine)
+    for number in range(50):
+        ctx.render_template(f"{{{{ {number} }}}}" + "x" * 90)
+    assert len(engine.templates) < 50
+    assert size.total == sum(map(len, engine.templates)) <= 1_000
+    engine.forget_compiled()
+    assert size.total == 0

@@ -9,19 +9,40 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-__all__ = ["remember", "touch"]
+__all__ = ["Size", "remember", "touch"]
 
 V = TypeVar("V")
 
 
-def remember(cache: dict[Any, Any], key: Any, value: V, max_entries: int) -> V:
-    """Store ``value`` under ``key``, first evicting the oldest entry if ``cache`` holds
-    ``max_entries``; return ``value``. Safe when another thread evicts at the same time."""
-    if len(cache) >= max_entries:
+class Size:
+    """The total length of the keys (template sources) one cache holds, and the most it may
+    hold: a cache of large templates is bounded by what it keeps, not only by its entries."""
+
+    __slots__ = ("total", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.total = 0
+        self.limit = limit
+
+
+def remember(cache: dict[Any, Any], key: Any, value: V, max_entries: int,
+             size: Size | None = None) -> V:
+    """Store ``value`` under ``key``, first evicting the oldest entries while ``cache`` holds
+    ``max_entries`` (or, with ``size``, while the keys' total length would pass its limit);
+    return ``value``. Safe when another thread evicts at the same time (``size`` may then be
+    off by what that thread was doing: an estimate, always reset with the cache)."""
+    weight = len(key) if size is not None else 0
+    while cache and (len(cache) >= max_entries
+                     or (size is not None and size.total + weight > size.limit)):
         try:
-            del cache[next(iter(cache))]
+            oldest = next(iter(cache))
+            del cache[oldest]
         except (KeyError, RuntimeError, StopIteration):
-            pass
+            break
+        if size is not None:
+            size.total -= len(oldest)
+    if size is not None and key not in cache:
+        size.total += weight
     cache[key] = value
     return value
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from jinja2.utils import pass_context
 
 from . import limits as _limits
+from ._cache import Size
 from ._compiler import Compiler
 from ._data import check_json, to_text
 from ._operators import concat
@@ -40,6 +41,10 @@ BUILTIN_ROOTS = frozenset(("item", "index", "parameters", "workflow", "vars", "v
 #: own names and ``null``.
 _RESERVED_NAMESPACES = BUILTIN_ROOTS | {"result", *OUTCOMES} | {
     "null", "self", "loop", "caller", "super", "varargs", "kwargs", "true", "false", "none"}
+
+#: The characters of template source one cache of an engine keeps at most (16 Mi): beside
+#: ``cache_size`` entries, a bound on what large templates and their compiled code hold.
+CACHE_CHARS = 16 * 2**20
 
 _ENGINES: dict[str, Engine] = {}
 _REGISTERING = threading.Lock()
@@ -181,6 +186,9 @@ class Engine:
         self.templates: dict[str, Any] = {}
         self.expressions: dict[str, Any] = {}
         self.json_strings: dict[str, str] = {}
+        #: The characters of source each cache holds, at most CACHE_CHARS each.
+        self.sizes = {id(cache): Size(CACHE_CHARS)
+                      for cache in (self.templates, self.expressions, self.json_strings)}
         self.functions: dict[str, Registered] = {}
         self.filters: dict[str, Registered] = {}
         self.tests: dict[str, Registered] = {}
@@ -245,9 +253,9 @@ class Engine:
 
     def forget_compiled(self) -> None:
         """Drop the compiled templates and expressions (they are compiled again on use)."""
-        self.templates.clear()
-        self.expressions.clear()
-        self.json_strings.clear()
+        for cache in (self.templates, self.expressions, self.json_strings):
+            cache.clear()
+            self.sizes[id(cache)].total = 0
 
     def __repr__(self) -> str:
         return (f"<Engine {self.name!r} functions={len(self.functions)} "

@@ -44,6 +44,37 @@ def _check_widths(name: str, value: Any, *args: Any) -> None:
                                 f"{limits.current().max_repeat}", "max_repeat")
 
 
+def _check_indent(name: str, value: Any, width: Any = 4, *rest: Any) -> None:
+    """``indent``: every line grows by the width (a number of spaces, or a string)."""
+    _check_widths(name, value, width)
+    if isinstance(value, str) and type(width) in (int, str):
+        grows = len(width) if type(width) is str else max(width, 0)
+        _check_size(name, len(value) + (value.count("\n") + 1) * grows)
+
+
+def _check_tojson(name: str, value: Any, indent: Any = None) -> None:
+    """``tojson(indent=n)``: each member's line is indented n spaces per level; the sum is
+    counted before json.dumps builds it."""
+    if type(indent) is not int or indent <= 0:
+        return
+    size, stack = 0, [(value, 1)]
+    while stack:
+        member, depth = stack.pop()
+        size += depth * indent + 1
+        if size > limits.current().max_output:
+            _check_size(name, size)
+        if type(member) is dict:
+            stack.extend((item, depth + 1) for item in member.values())
+        elif isinstance(member, (list, tuple)):
+            stack.extend((item, depth + 1) for item in member)
+
+
+def _check_size(name: str, size: int) -> None:
+    if size > limits.current().max_output:
+        raise LimitExceeded(f"{name}: the result would be longer than max_output="
+                            f"{limits.current().max_output}", "max_output")
+
+
 def _check_join(name: str, value: Any, separator: Any = "", *rest: Any) -> None:
     if isinstance(value, (list, tuple, str)) and type(separator) is str:
         check_join(value, separator)
@@ -147,6 +178,8 @@ def served_filters(jinja_filters: dict[str, Callable[..., Any]]) -> dict[str, Ca
     filters["xmlattr"] = _xmlattr_values(filters["xmlattr"])
     filters["urlencode"] = _urlencoded(filters["urlencode"])
     filters["replace"] = _bounded("replace", filters["replace"], _check_replace)
-    for name in ("center", "indent", "wordwrap", "truncate", "slice", "batch"):
+    for name in ("center", "wordwrap", "truncate", "slice", "batch"):
         filters[name] = _bounded(name, filters[name], _check_widths)
+    filters["indent"] = _bounded("indent", filters["indent"], _check_indent)
+    filters["tojson"] = _bounded("tojson", filters["tojson"], _check_tojson)
     return filters

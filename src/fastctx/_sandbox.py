@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.filters import _GroupTuple
 from jinja2.lexer import TOKEN_STRING, Lexer
@@ -137,6 +139,18 @@ class _Lexer(Lexer):
             yield lineno, token, value
 
 
+class _CodeGenerator(CodeGenerator):
+    """Jinja2's code generator without its constant folding of output: ``{{ 'x'|center(n) }}``
+    sixty times would be built while compiling (and kept in the compiled code), where no
+    render-time limit sees it. Literal text is still written as it is."""
+
+    def _output_child_to_const(self, node: nodes.Expr, frame: Frame,
+                               finalize: Any) -> str:
+        if isinstance(node, nodes.TemplateData):
+            return super()._output_child_to_const(node, frame, finalize)
+        raise nodes.Impossible()
+
+
 class Sandbox(ImmutableSandboxedEnvironment):
     """The sandbox every Jinja2 template runs in.
 
@@ -145,6 +159,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     """
 
     context_class = WorkflowJinjaContext
+    code_generator_class = _CodeGenerator
     intercepted_binops = frozenset(("+", "-", "*", "/", "//", "%", "**"))
     #: ids of the functions in the globals: where Jinja2 finds one for a name used as a
     #: value, the name is looked up as data instead (a function is never a value).
@@ -367,9 +382,11 @@ def make_sandbox(functions: dict[str, Callable[..., Any]], filters: dict[str, An
     """A sandbox with the helper functions and Jinja2's filters and tests as served here,
     then an engine's own ``functions``, ``filters`` and ``tests`` (which take precedence);
     ``finalize`` prints each ``{{ }}`` value, ``concat_values`` is ``~``."""
+    # optimized=False: Jinja2's optimizer would fold constant expressions while compiling,
+    # where no render-time limit sees what they build (and see _CodeGenerator)
     env = Sandbox(undefined=Missing, finalize=finalize, keep_trailing_newline=True,
                   autoescape=False, cache_size=0, trim_blocks=trim_blocks,
-                  lstrip_blocks=lstrip_blocks)
+                  lstrip_blocks=lstrip_blocks, optimized=False)
     env.globals.clear()
     env.globals.update(HELPERS)
     env.globals["range"] = _charged_range

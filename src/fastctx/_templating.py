@@ -167,7 +167,8 @@ def compile_template(source: str, wf: ContextView | None = None,
     except Exception as exc:  # noqa: BLE001
         error = error_for(exc, source, wf)
     else:
-        return remember(engine.templates, source, program, engine.cache_size)
+        return remember(engine.templates, source, program, engine.cache_size,
+                        engine.sizes[id(engine.templates)])
     raise error  # outside the except: the original may quote a secret
 
 
@@ -199,7 +200,8 @@ def compile_expression(source: str, wf: ContextView | None = None,
     except Exception as exc:  # noqa: BLE001
         error = error_for(exc, source, wf)
     else:
-        return remember(engine.expressions, source, program, engine.cache_size)
+        return remember(engine.expressions, source, program, engine.cache_size,
+                        engine.sizes[id(engine.expressions)])
     raise error  # outside the except: the original may quote a secret
 
 
@@ -221,7 +223,8 @@ def classify_json_string(text: str, engine: Engine = DEFAULT_ENGINE) -> str:
         expression = ""
         if len(text) <= limits.current().max_template_length:
             expression = pure_expression(text, engine) or ""
-        remember(engine.json_strings, text, expression, engine.cache_size)
+        remember(engine.json_strings, text, expression, engine.cache_size,
+                 engine.sizes[id(engine.json_strings)])
     return expression
 
 
