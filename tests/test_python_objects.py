@@ -108,3 +108,21 @@ def test_the_caches_are_bounded_in_characters_too(wc_class: type) -> None:
     assert size.total == sum(map(len, engine.templates)) <= 1_000
     engine.forget_compiled()
     assert size.total == 0
+
+
+# -- recursive loops are charged like loops and nested like macros ---------------------------
+def test_recursive_loop_calls_are_charged(wc_class: type) -> None:
+    from fastctx import limits
+
+    ctx = wc_class()
+    with pytest.raises(LimitExceeded, match="max_recursion"):
+        ctx.render_template("{% for x in [1, 2] recursive %}{{ loop([1, 2]) }}{% endfor %}")
+    old = limits.configure(max_loop_iterations=1000)
+    try:
+        with pytest.raises(LimitExceeded, match="max_loop_iterations"):
+            ctx.render_template("{% for x in range(10) recursive %}{% if loop.depth < 40 %}"
+                                "{{ loop([1, 2]) }}{% endif %}{% endfor %}")
+    finally:
+        limits.configure(**old)
+    assert ctx.render_template("{% for x in [[1, [2]], 3] recursive %}{% if x is iterable %}"
+                               "{{ loop(x) }}{% else %}{{ x }}{% endif %}{% endfor %}") == "123"

@@ -13,13 +13,12 @@ Lists are compared JSON-wise by ``contains``, ``unique``, ``index_of`` and ``cou
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
 from . import limits
-from ._cache import remember
 from ._data import to_text, type_name
+from ._regex import compile_pattern, subject
 from .errors import InvalidExpression, LimitExceeded, TypeConversion
 
 __all__ = ["HELPERS", "check_join", "check_replace"] + [  # and every fn_* function
@@ -32,8 +31,6 @@ __all__ = ["HELPERS", "check_join", "check_replace"] + [  # and every fn_* funct
 ]  # fmt: skip
 
 
-_REGEX_CACHE_SIZE = 256
-_regex_cache: dict[str, re.Pattern[str]] = {}
 _EXACT = 2**52  # floats at least this large have no fractional part
 _MISSING: Any = object()  # range()'s absent stop (None is a wrong-type argument there)
 
@@ -351,22 +348,9 @@ def fn_ends_with(text: Any, suffix: Any) -> bool:
     return text.endswith(suffix)
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    compiled = _regex_cache.get(pattern)
-    if compiled is not None:
-        return compiled
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        reason = exc.msg  # re.error's own text, without the pattern
-    else:
-        return remember(_regex_cache, pattern, compiled, _REGEX_CACHE_SIZE)
-    raise InvalidExpression(f"match() got an invalid regular expression pattern: {reason}")
-
-
 def fn_match(pattern: Any, text: Any) -> bool:
     _need_str("match", pattern, text)
-    return _compile(pattern).search(text) is not None
+    return compile_pattern("match", pattern).search(subject("match", text)) is not None
 
 
 # -- collections ----------------------------------------------------------------------------

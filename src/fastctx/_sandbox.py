@@ -332,18 +332,27 @@ def _callee_filter(jctx: WorkflowJinjaContext, value: Any, name: str) -> Any:
         raise InvalidExpression(f"{name!r} is not a function")
     if isinstance(value, Macro):
         return functools.partial(_call_macro, jctx.wf_depth, value)  # type: ignore[attr-defined]
+    if isinstance(value, LoopContext):  # loop(children) in a recursive for
+        return functools.partial(_call_loop, jctx, value)
     return value
 
 
 def _call_macro(depth: list[int], macro: Macro, *args: Any, **kwargs: Any) -> Any:
     if depth[0] >= limits.current().max_recursion:
-        raise LimitExceeded(f"macro calls nested deeper than max_recursion="
+        raise LimitExceeded(f"macro or recursive loop calls nested deeper than max_recursion="
                             f"{limits.current().max_recursion}", "max_recursion")
     depth[0] += 1
     try:
         return macro(*args, **kwargs)
     finally:
         depth[0] -= 1
+
+
+def _call_loop(jctx: WorkflowJinjaContext, loop: LoopContext, iterable: Any) -> Any:
+    """A recursive loop's call: nested like a macro call (``max_recursion``), and each of its
+    iterations counted like any loop's (``max_loop_iterations``)."""
+    return _call_macro(jctx.wf_depth, loop,  # type: ignore[attr-defined, arg-type]
+                       _counted(jctx.wf_budget, iterable))  # type: ignore[attr-defined]
 
 
 @pass_context
@@ -367,7 +376,10 @@ def _charge(budget: list[int], work: int) -> None:
 @pass_context
 def _loop_filter(jctx: WorkflowJinjaContext, iterable: Any) -> Iterator[Any]:
     """Count every loop iteration of a render against ``max_loop_iterations``."""
-    budget = jctx.wf_budget  # type: ignore[attr-defined]
+    return _counted(jctx.wf_budget, iterable)  # type: ignore[attr-defined]
+
+
+def _counted(budget: list[int], iterable: Any) -> Iterator[Any]:
     if type(iterable) is dict:  # a shared store another thread may be adding keys to
         iterable = list(iterable)  # one C-level copy, atomic under the GIL
     for value in iterable:

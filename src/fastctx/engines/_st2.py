@@ -52,7 +52,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastctx import limits
-from fastctx._cache import remember
+from fastctx._regex import compile_pattern
 from fastctx.errors import InvalidExpression, LimitExceeded, TypeConversion
 
 from ._semver import (
@@ -99,11 +99,8 @@ __all__ = [
 #: when it casts a rendered parameter.
 NONE_MAGIC_VALUE = "%*****__%NONE%__*****%"
 
-_REGEX_CACHE_SIZE = 256
-_MAX_PATTERN = 1000
 _MAX_INDENT = 100
 _INF = float("inf")
-_regex_cache: dict[tuple[str, int], re.Pattern[str]] = {}
 
 
 # -- shared helpers ---------------------------------------------------------------------------
@@ -271,30 +268,14 @@ def _subject(fn: str, value: Any) -> str:
     return text
 
 
-def _regex(fn: str, pattern: Any, ignorecase: Any) -> re.Pattern[str]:
-    """``pattern`` compiled (``re.IGNORECASE`` if ``ignorecase``), through a bounded cache."""
+def _regex(fn: str, pattern: Any, ignorecase: Any) -> Any:
+    """``pattern`` compiled by the one rule of templates' regular expressions
+    (``fastctx._regex``: linear time with RE2, or refused where it could backtrack)."""
     if not isinstance(pattern, str):
         raise _bad(fn, "a string pattern", pattern)
     if not isinstance(ignorecase, bool):
         raise _bad(fn, "a boolean ignorecase", ignorecase)
-    key = (str(pattern), re.IGNORECASE if ignorecase else 0)
-    compiled = _regex_cache.get(key)
-    if compiled is not None:
-        return compiled
-    if len(pattern) > _MAX_PATTERN:
-        raise LimitExceeded(
-            f"{fn}(): the pattern is longer than {_MAX_PATTERN} characters", "max_output")
-    try:
-        compiled = re.compile(*key)
-    except re.error as exc:
-        reason = exc.msg  # re.error's own text, without the pattern
-    except OverflowError:
-        reason = "a repetition count is too large"
-    except RecursionError:
-        reason = "groups are nested too deeply"
-    else:
-        return remember(_regex_cache, key, compiled, _REGEX_CACHE_SIZE)
-    raise InvalidExpression(f"{fn}() got an invalid regular expression: {reason}")
+    return compile_pattern(fn, str(pattern), ignorecase)
 
 
 def regex_match(value: Any, pattern: Any, ignorecase: Any = False) -> bool:
@@ -321,10 +302,11 @@ def regex_replace(value: Any, pattern: Any, replacement: Any, ignorecase: Any = 
     max_output = _limit("max_output")
     literal = "\\" not in replacement
     if literal and len(text) + (len(text) + 1) * len(replacement) <= max_output:
-        return compiled.sub(replacement, text)  # cannot pass the limit
+        return str(compiled.sub(replacement, text))  # cannot pass the limit
     if not literal:
-        try:  # the template is checked even where nothing matches, as re.sub does
-            compiled.sub(replacement, "")
+        try:  # the template is checked even where nothing matches, as re.sub does (by re:
+            # RE2 checks a group reference only when it expands it; compiling is no matching)
+            re.compile(str(pattern)).sub(replacement, "")
         except (re.error, IndexError) as exc:
             reason = exc.msg if isinstance(exc, re.error) else "invalid group reference"
             raise InvalidExpression(f"{fn}() got an invalid replacement: {reason}") from None
@@ -332,13 +314,17 @@ def regex_replace(value: Any, pattern: Any, replacement: Any, ignorecase: Any = 
 
     def substitute(match: re.Match[str]) -> str:
         nonlocal size
-        piece = replacement if literal else match.expand(replacement)
+        try:
+            piece = replacement if literal else match.expand(replacement)
+        except (IndexError, re.error):  # RE2 checks a group reference only when it expands it
+            raise InvalidExpression(
+                f"{fn}() got an invalid replacement: invalid group reference") from None
         size += len(piece) - (match.end() - match.start())
         if size > max_output:
             raise _too_long(fn, "the result")
         return piece
 
-    return compiled.sub(substitute, text)
+    return str(compiled.sub(substitute, text))
 
 
 def _found(match: re.Match[str]) -> str | list[str]:
