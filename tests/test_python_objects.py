@@ -126,3 +126,24 @@ def test_recursive_loop_calls_are_charged(wc_class: type) -> None:
         limits.configure(**old)
     assert ctx.render_template("{% for x in [[1, [2]], 3] recursive %}{% if x is iterable %}"
                                "{{ loop(x) }}{% else %}{{ x }}{% endif %}{% endfor %}") == "123"
+
+
+# -- quadratic work made linear -------------------------------------------------------------
+def test_unique_is_linear_and_keeps_json_equality(wc_class: type) -> None:
+    ctx = wc_class()
+    assert ctx.evaluate("unique([1, true, 1.0, '1', [1], [1.0], [true], {'a': 1, 'b': 2}, "
+                        "{'b': 2, 'a': 1}, null, null])") == \
+        [1, True, "1", [1], [True], {"a": 1, "b": 2}, None]
+    # 20,000 distinct lists: once quadratic (minutes), now one set probe each
+    assert ctx.evaluate("unique(range(20000)|map('string')|map('list')|list)|length") == 20000
+
+
+def test_sum_of_lists_is_linear(wc_class: type) -> None:
+    ctx = wc_class()
+    assert ctx.evaluate("(range(30000)|map('string')|map('list')|list)|sum(start=[])|length") \
+        == 138890
+    assert ctx.render_template("{{ [[1], [2]]|sum(start=[0]) }}{{ [1, 2]|sum }}"
+                               "{{ [{'a': [1]}, {'a': [2]}]|sum(attribute='a', start=[]) }}") \
+        == "[0,1,2]3[1,2]"
+    with pytest.raises(ContextError, match="can only concatenate list"):
+        ctx.render_template("{{ [[1], 2]|sum(start=[]) }}")

@@ -384,19 +384,31 @@ def fn_sort(values: Any) -> list[Any]:
 
 
 def fn_unique(values: Any) -> list[Any]:
+    """The first of each group of equal values, in order; linear in the total size (each
+    value's key is made once, then one set probe)."""
     result: list[Any] = []
-    seen: set[tuple[bool, Any]] = set()  # scalars, tagged so that true and 1 stay apart
+    seen: set[Any] = set()
     for item in _need_list("unique", values):
-        if isinstance(item, (list, dict)):
-            if any(_eq(kept, item) for kept in result):
-                continue
-        else:
-            key = (isinstance(item, bool), item)
-            if key in seen:
-                continue
+        key = _equality_key(item)
+        if key not in seen:
             seen.add(key)
-        result.append(item)
+            result.append(item)
     return result
+
+
+def _equality_key(value: Any) -> Any:
+    """A hashable key of ``value``: equal keys exactly when :func:`_eq` holds (true and 1
+    apart, 1 and 1.0 together, objects whatever their key order)."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, list):
+        return ("array", tuple(_equality_key(member) for member in value))
+    if isinstance(value, dict):
+        return ("object", frozenset((key, _equality_key(member))
+                                    for key, member in value.items()))
+    if isinstance(value, (int, float)):
+        return ("number", value)
+    return ("value", value)
 
 
 def fn_flat(values: Any) -> list[Any]:
