@@ -502,3 +502,12 @@ def test_restore_refuses_what_is_not_stores(wc_class: type) -> None:
     for stores in (None, {}, "stores"):
         with pytest.raises(TypeError):
             wc_class._restore(stores, None, None, None)
+
+
+def test_an_empty_path_is_refused(wc_class: type) -> None:
+    # the compiled core read path[0] of an empty tuple unchecked: a crash of the interpreter
+    ctx = wc_class({"a": 1})
+    for lookup in (ctx.lookup, ctx.lookup_or_missing):
+        with pytest.raises(TypeError, match="root name"):
+            lookup(())
+    assert ctx.lookup(("parameters", "a")) == 1

@@ -197,12 +197,12 @@ cdef class WorkflowContext:
         """The value a root name stands for in a template, or ``MISSING``."""
         return _resolve(_stores_of(self), self._item, self._index, name)
 
-    def lookup(self, tuple path):
+    def lookup(self, tuple path not None):
         """Resolve ``path[0]`` and follow the keys after it; raise naming the full path."""
-        return _lookup(_stores_of(self), self._item, self._index, path)
+        return _lookup(_stores_of(self), self._item, self._index, _path(path))
 
-    def lookup_or_missing(self, tuple path):
-        return _lookup_or_missing(_stores_of(self), self._item, self._index, path)
+    def lookup_or_missing(self, tuple path not None):
+        return _lookup_or_missing(_stores_of(self), self._item, self._index, _path(path))
 
     # -- rendering: the fast path and compiled expressions -------------------------------
     # Parsing, compiling, the Jinja2 path and error reporting live in fastctx._templating and
@@ -320,6 +320,13 @@ cdef inline WorkflowContext _new(WorkflowContext self):
     new._stores = self._stores  # no check: a clone of a context without stores has none
     new._last = self._last
     return new
+
+
+cdef inline tuple _path(tuple path):
+    # a path is a root and keys: the look-ups read path[0] unchecked (boundscheck=False)
+    if len(path) == 0:
+        raise TypeConversion("a path needs at least its root name")
+    return path
 
 
 cdef inline Stores _stores_of(WorkflowContext self):

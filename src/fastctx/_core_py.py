@@ -262,14 +262,14 @@ class WorkflowContext:
 
     def lookup(self, path: tuple[Any, ...]) -> Any:
         """Resolve ``path[0]`` and follow the keys after it; raise naming the full path."""
-        root = path[0]
+        root = _path(path)[0]
         value = self.resolve(root)
         if value is MISSING:
             raise VariableNotFound(root_message(path), describe_path(root, path[1:]))
         return walk(value, path[1:], root)
 
     def lookup_or_missing(self, path: tuple[Any, ...]) -> Any:
-        value = self.resolve(path[0])
+        value = self.resolve(_path(path)[0])
         if value is MISSING:
             return MISSING
         return walk_or_missing(value, path[1:])
@@ -403,6 +403,15 @@ class WorkflowContext:
         new._index = index
         new._last = last
         return new
+
+
+def _path(path: Any) -> tuple[Any, ...]:
+    """A path as the compiled core takes it: a tuple of a root and keys."""
+    if type(path) is not tuple:
+        raise TypeConversion(f"a path must be a tuple, not {type(path).__name__}")
+    if not path:
+        raise TypeConversion("a path needs at least its root name")
+    return path
 
 
 # -- what runs per render -------------------------------------------------------------------
