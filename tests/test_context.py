@@ -197,13 +197,15 @@ def test_missing_raises_variable_not_found_with_full_path(ctx, expression: str, 
 
 
 def test_missing_key_with_computed_key_names_the_path(ctx) -> None:
+    # the path up to the key, and the key by its type and length only: it was computed while
+    # rendering, perhaps from a secret
     ctx.set_var("key", "zz")
-    spellings = ("task.fetch.zz", 'task.fetch["zz"]', "task.fetch[key]")
     with pytest.raises(VariableNotFound) as err:
         ctx.render_template("{{ task.fetch[key] }}")
-    assert err.value.path in spellings
+    assert err.value.path == "task.fetch[<a string of 2 characters>]"
     message = str(err.value).replace("{{ task.fetch[key] }}", "")  # not just the template
-    assert any(spelling in message for spelling in spellings), message
+    assert "'task.fetch' is an object without that key" in message, message
+    assert "zz" not in message
 
 
 def test_null_true_false_spellings(ctx) -> None:

@@ -348,3 +348,21 @@ def test_logs_never_show_a_secret(ctx: Any, caplog: pytest.LogCaptureFixture) ->
                        if record.name.startswith(("fastctx", "jinja2"))]
     for record in fastctx_records:
         assert leaks(repr(record.args)) == [], record.getMessage()
+
+
+@pytest.mark.parametrize("secret", ["hunter2-\u00e9t\u00e9", "O'Reilly \"x\" \u2603", "tab\there"])
+def test_no_spelling_of_a_secret_or_a_key_made_from_one_reaches_a_message(
+        wc_class: type, secret: str) -> None:
+    import json
+
+    ctx = wc_class({"d": {"a": 1}}, keystore={"pw": secret})
+    spellings = {secret, json.dumps(secret), ascii(secret), repr(secret),
+                 secret.encode("unicode_escape").decode("ascii"), secret.upper()}
+    for template in ("{{ parameters.d[keystore.pw] }}", "{{ parameters.d[keystore.pw|upper] }}",
+                     "{{ parameters.d[keystore.pw ~ ''] }}", "{{ keystore[keystore.pw] }}",
+                     "{% if true %}{{ parameters.d[keystore.pw|upper] }}{% endif %}"):
+        with pytest.raises(ContextError) as caught:
+            ctx.render_template(template)
+        message = str(caught.value) + str(getattr(caught.value, "path", ""))
+        for spelling in spellings:
+            assert spelling.strip("'\"") not in message, (template, message)

@@ -94,11 +94,13 @@ def scrub_secrets(message: str, keystore: Mapping[str, Any]) -> str:
 
 
 def _spellings(secret: str) -> list[str]:
-    """A secret as messages may quote it: as is, escaped by repr or JSON, or both (a path
-    text holds JSON-quoted keys and is itself quoted with repr), and each of those with its
-    single quotes escaped (what repr does to a text that holds both kinds of quote)."""
+    """A secret as messages may quote it: as is, escaped by repr, ascii, unicode-escape or
+    JSON, or repr of JSON and of repr (a path text holds JSON-quoted keys and is itself quoted
+    with repr), and each of those with its single quotes escaped (what repr does to a text
+    that holds both kinds of quote)."""
     as_json = json.dumps(secret, ensure_ascii=False)[1:-1]
     as_repr = repr(secret)[1:-1]
     spellings = [secret, as_json, as_repr, repr(as_json)[1:-1], repr(as_repr)[1:-1],
-                 json.dumps(secret)[1:-1]]
+                 json.dumps(secret)[1:-1], ascii(secret)[1:-1],
+                 secret.encode("unicode_escape").decode("ascii")]
     return spellings + [spelling.replace("'", "\\'") for spelling in spellings]

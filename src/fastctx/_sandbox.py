@@ -39,6 +39,7 @@ from . import limits
 from ._data import (
     MISSING,
     ContextView,
+    a_type_name,
     describe_path,
     missing_message,
     root_message,
@@ -258,11 +259,19 @@ def _data_step(obj: Any, key: Any, root: str = "value") -> Any:
 
 @pass_environment
 def _item_filter(env: Sandbox, obj: Any, key: Any, root: str) -> Any:
-    """``a[key]`` with a computed key; a missing one is named from ``root``."""
+    """``a[key]`` with a computed key; a missing one is named from ``root``, the key by its
+    type and length only: it was computed while rendering, maybe from a secret."""
     if isinstance(obj, Undefined):
         obj._fail_with_undefined_error()
     if type(obj) in _DATA_TYPES and type(key) is not slice:
-        return _data_step(obj, key, root)
+        value = step(obj, key)
+        if value is MISSING:
+            shown = f"{root}[<{a_type_name(key)}" + (
+                f" of {len(key)} characters" if type(key) is str else "") + ">]"
+            return Missing(f"{shown!r} is not defined: {root!r} is {a_type_name(obj)} without "
+                           "that key or index (a key computed while rendering is not shown)",
+                           path=shown)
+        return value
     return env.getitem(obj, key)
 
 
