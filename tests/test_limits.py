@@ -543,3 +543,23 @@ def test_a_raised_limit_lets_the_bigger_render_pass(implementation: str) -> None
     assert out["value"] == repr("x" * 150000)[:200]
     out = _run_child(implementation, action, "")
     assert out["outcome"] == "error" and out["limit"] == "max_range", json.dumps(out)
+
+
+def test_max_work_bounds_loops_of_heavy_filters(wc_class: type) -> None:
+    ctx = wc_class({"xs": list(range(1000))})
+    template = "{% for i in range(100) %}{{ parameters.xs|sort|first }}{% endfor %}"
+    old = limits.configure(max_work=200_000)  # 100 sorts of 1,000: about 500,000 units
+    try:
+        with pytest.raises(LimitExceeded, match="max_work") as caught:
+            ctx.render_template(template)
+        assert caught.value.limit == "max_work"
+        # a helper called by name is charged too
+        with pytest.raises(LimitExceeded, match="max_work"):
+            ctx.render_template("{% for i in range(300) %}{{ sort(parameters.xs)|length }}"
+                                "{% endfor %}")
+        limits.configure(max_work=1_000_000)
+        assert ctx.render_template(template) == "0" * 100
+    finally:
+        limits.configure(**old)
+    assert ctx.render_template("{% for x in [3, 1] %}{{ [x, 2]|sort|join }}{% endfor %}") \
+        == "2312"

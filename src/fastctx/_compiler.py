@@ -194,7 +194,8 @@ class Compiler:
         soft = node.name in ("default", "d")
         value = self._path(node.node, soft=True) if soft and self.path_of(node.node) \
             else self.compile(node.node)
-        return self._function_call(self.sandbox.filters.get(node.name), value, node,
+        served = self.sandbox.filters.get(node.name)
+        return self._function_call(getattr(served, "fastctx_unwrapped", served), value, node,
                                    self.engine.filters.get(node.name))
 
     def visit_Test(self, node: nodes.Test) -> tuple[Any, ...]:

@@ -32,8 +32,8 @@ from jinja2.runtime import (
     Undefined,
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import _PassArg, pass_context, pass_environment
 from jinja2.utils import missing as MISSING_JINJA
-from jinja2.utils import pass_context, pass_environment
 
 from . import limits
 from ._data import (
@@ -115,6 +115,7 @@ class WorkflowJinjaContext(Context):
         context.wf_budget = self.wf_budget  # type: ignore[attr-defined]
         context.wf_depth = self.wf_depth  # type: ignore[attr-defined]
         context.wf_range_budget = self.wf_range_budget  # type: ignore[attr-defined]
+        context.wf_work = self.wf_work  # type: ignore[attr-defined]
         return context
 
 
@@ -220,10 +221,15 @@ class Sandbox(ImmutableSandboxedEnvironment):
             raise InvalidExpression(f"no filter named {name!r}")
         return super().call_filter(name, value, *args, **kwargs)
 
-    def call_test(self, name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+    def call_test(self, name: str, value: Any, args: Any = None, kwargs: Any = None,
+                  context: Context | None = None, eval_ctx: Any = None) -> Any:
+        # by name at run time (select('odd')): charged as a call, like a filter
         if type(name) is str and name.startswith("@"):
             raise InvalidExpression(f"no test named {name!r}")
-        return super().call_test(name, value, *args, **kwargs)
+        work = getattr(context, "wf_work", None)
+        if work is not None:
+            _charge_work(work, CALL_UNITS)
+        return super().call_test(name, value, args, kwargs, context, eval_ctx)
 
 
 _DATA_TYPES = frozenset((dict, list, str, int, float, bool, type(None)))
@@ -343,6 +349,10 @@ def _callee_filter(jctx: WorkflowJinjaContext, value: Any, name: str) -> Any:
         return functools.partial(_call_macro, jctx.wf_depth, value)  # type: ignore[attr-defined]
     if isinstance(value, LoopContext):  # loop(children) in a recursive for
         return functools.partial(_call_loop, jctx, value)
+    if id(value) in jctx.environment.function_ids and _PassArg.from_obj(  # type: ignore[attr-defined]
+            value) is None:  # a helper or a registered function: charged by its arguments
+        return functools.partial(_call_charged, jctx.wf_work,  # type: ignore[attr-defined]
+                                 WEIGHTS.get(name, 1), value)
     return value
 
 
@@ -361,7 +371,7 @@ def _call_loop(jctx: WorkflowJinjaContext, loop: LoopContext, iterable: Any) -> 
     """A recursive loop's call: nested like a macro call (``max_recursion``), and each of its
     iterations counted like any loop's (``max_loop_iterations``)."""
     return _call_macro(jctx.wf_depth, loop,  # type: ignore[attr-defined, arg-type]
-                       _counted(jctx.wf_budget, iterable))  # type: ignore[attr-defined]
+                       _counted(jctx, iterable))
 
 
 @pass_context
@@ -382,17 +392,79 @@ def _charge(budget: list[int], work: int) -> None:
             " iterations", "max_loop_iterations")
 
 
+def _charge_work(work: list[int], units: int) -> None:
+    work[0] -= units
+    if work[0] < 0:
+        raise LimitExceeded(
+            f"the render did more than max_work={limits.current().max_work} units of work "
+            "(loop iterations, and the elements and characters filters and functions were "
+            "given)", "max_work")
+
+
+# The units of max_work: about 0.2 µs of CPU each (measured). A loop iteration costs
+# LOOP_UNITS, a call of a filter or function CALL_UNITS and then one unit per element or
+# character of its arguments (WEIGHTS: more for filters that do more per character).
+LOOP_UNITS = 5
+CALL_UNITS = 35
+WEIGHTS = {"wordwrap": 20, "urlize": 20, "striptags": 5, "truncate": 2, "title": 2,
+           # a Python key function per element, then n log n comparisons
+           "sort": 5, "dictsort": 5, "groupby": 5, "unique": 5, "min": 3, "max": 3}
+
+
+def _size(value: Any) -> int:
+    """What a call is charged for an argument: its elements or characters."""
+    if isinstance(value, (str, list, tuple, dict)):
+        return len(value)
+    return 0
+
+
+def _call_units(args: tuple[Any, ...], kwargs: dict[str, Any], weight: int = 1) -> int:
+    return CALL_UNITS + weight * (sum(map(_size, args)) + sum(map(_size, kwargs.values())))
+
+
+def _call_charged(work: list[int], weight: int, function: Callable[..., Any], *args: Any,
+                  **kwargs: Any) -> Any:
+    _charge_work(work, _call_units(args, kwargs, weight))
+    return function(*args, **kwargs)
+
+
+def charging(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Jinja2's filter ``fn``, charging the render's work budget for the call and the size of
+    its input and arguments first. The compiled path (no loops, so no repetition) calls
+    ``fn`` itself: it is kept as ``fastctx_unwrapped``."""
+    passed = _PassArg.from_obj(fn)
+    weight = WEIGHTS.get(name, 1)
+
+    @pass_context
+    @functools.wraps(fn)
+    def charged(jctx: WorkflowJinjaContext, *args: Any, **kwargs: Any) -> Any:
+        _charge_work(jctx.wf_work, _call_units(args, kwargs, weight))  # type: ignore[attr-defined]
+        if passed is _PassArg.context:
+            return fn(jctx, *args, **kwargs)
+        if passed is _PassArg.environment:
+            return fn(jctx.environment, *args, **kwargs)
+        if passed is _PassArg.eval_context:
+            return fn(jctx.eval_ctx, *args, **kwargs)
+        return fn(*args, **kwargs)
+
+    charged.fastctx_unwrapped = fn  # type: ignore[attr-defined]
+    return charged
+
+
 @pass_context
 def _loop_filter(jctx: WorkflowJinjaContext, iterable: Any) -> Iterator[Any]:
-    """Count every loop iteration of a render against ``max_loop_iterations``."""
-    return _counted(jctx.wf_budget, iterable)  # type: ignore[attr-defined]
+    """Count every loop iteration of a render against ``max_loop_iterations`` and
+    ``max_work``."""
+    return _counted(jctx, iterable)
 
 
-def _counted(budget: list[int], iterable: Any) -> Iterator[Any]:
+def _counted(jctx: WorkflowJinjaContext, iterable: Any) -> Iterator[Any]:
+    budget, work = jctx.wf_budget, jctx.wf_work  # type: ignore[attr-defined]
     if type(iterable) is dict:  # a shared store another thread may be adding keys to
         iterable = list(iterable)  # one C-level copy, atomic under the GIL
     for value in iterable:
         _charge(budget, 1)
+        _charge_work(work, LOOP_UNITS)
         yield value
 
 
@@ -415,7 +487,8 @@ def make_sandbox(functions: dict[str, Callable[..., Any]], filters: dict[str, An
     env.globals.update(WORKFLOW_FUNCTIONS)
     env.globals["null"] = None
     env.function_ids = frozenset(id(value) for value in env.globals.values() if callable(value))
-    env.filters = served_filters(env.filters)
+    env.filters = {name: charging(name, fn)
+                   for name, fn in served_filters(env.filters).items()}
     env.filters.update(filters)
     env.filters.update({"@path": _path_filter, "@callee": _callee_filter, "@item": _item_filter,
                         "@concat": concat_values, "@loop": _loop_filter})

@@ -52,10 +52,11 @@ class JinjaProgram:
         env = self.template.environment
         jctx = WorkflowJinjaContext(env, env.globals, None, self.template.blocks)
         jctx.wf = wf
-        budget = limits.current().max_loop_iterations
-        jctx.wf_budget = [budget]  # type: ignore[attr-defined]
+        in_force = limits.current()
+        jctx.wf_budget = [in_force.max_loop_iterations]  # type: ignore[attr-defined]
         jctx.wf_depth = [0]  # type: ignore[attr-defined]
-        jctx.wf_range_budget = [budget]  # type: ignore[attr-defined]
+        jctx.wf_range_budget = [in_force.max_loop_iterations]  # type: ignore[attr-defined]
+        jctx.wf_work = [in_force.max_work]  # type: ignore[attr-defined]
         return jctx
 
     def render(self, wf: ContextView) -> str:

@@ -42,6 +42,10 @@ class Limits:
     max_recursion: int = 50
     #: Loop iterations in one render, all loops together.
     max_loop_iterations: int = 1_000_000
+    #: Units of work in one render on the Jinja2 path, each about 0.2 µs of CPU: a loop
+    #: iteration is 5, a call of a filter or function 35 and one per element or character of
+    #: its arguments (more for filters that do more per character, such as wordwrap).
+    max_work: int = 10_000_000
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
