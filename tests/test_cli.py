@@ -521,3 +521,15 @@ def test_secret_with_quotes_never_in_stderr(capsys: pytest.CaptureFixture[str],
     status, out, err = run(capsys, "eval", "task[keystore.pw]", "--context", str(context))
     assert (status, out) == (1, "")
     assert "VariableNotFound" in err and "Reilly" not in err
+
+
+def test_a_yaml_control_character_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str],
+                                                         tmp_path: Path) -> None:
+    # found by tools/fuzz.py: PyYAML's ReaderError message spans two lines
+    pytest.importorskip("yaml")
+    path = tmp_path / "task.yaml"
+    path.write_bytes(b"b%\x11\x02S\n")
+    code, _, err = run(capsys, "render", str(path))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "invalid YAML" in err

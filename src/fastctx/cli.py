@@ -398,8 +398,9 @@ def _parse_yaml(source: str, text: str, yaml: Any) -> Any:
         where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = exc.problem or exc.context or "syntax error"
         raise _Failure(source, f"invalid YAML{where}: {problem}", EXIT_USAGE) from None
-    except yaml.YAMLError as exc:
-        raise _Failure(source, f"invalid YAML: {exc}", EXIT_USAGE) from None
+    except yaml.YAMLError as exc:  # a ReaderError (a control character, say): its first line
+        raise _Failure(source, f"invalid YAML: {str(exc).splitlines()[0]}",
+                       EXIT_USAGE) from None
     except RecursionError:
         raise _Failure(source, "invalid YAML: nested too deeply", EXIT_USAGE) from None
     except ValueError as exc:  # a scalar PyYAML cannot convert: an int of 5,000 digits, say
