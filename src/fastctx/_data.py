@@ -269,36 +269,43 @@ _MAX_INT_BITS = 14_000  # about 4,200 digits: Python writes ints of up to 4,300 
 def check_json(value: Any, what: str) -> Any:
     """Return ``value`` if it is JSON-shaped and within the nesting limit, else raise.
 
-    Iterative, so a 10,000-level document raises ``LimitExceeded``, not ``RecursionError``.
+    Iterative, so a 10,000-level document raises ``LimitExceeded``, not ``RecursionError``;
+    only containers wait on the stack (a list of a million numbers adds no memory to check).
     """
     max_depth = limits.current().max_depth
-    stack = [(value, 0)]
+    stack: list[tuple[Any, int]] = []
+    _check_member(value, 0, stack, what)
     while stack:
-        item, depth = stack.pop()
-        kind = type(item)
-        if kind is str or kind is bool or item is None:
-            continue
-        if kind is int:
-            if item.bit_length() > _MAX_INT_BITS:
-                raise SerializationError(f"{what}: an integer too large to write as JSON")
-            continue
-        if kind is float:
-            if item != item or item in (_INF, -_INF):
-                raise SerializationError(f"{what}: NaN and infinity are not JSON values")
-            continue
+        container, depth = stack.pop()
         if depth >= max_depth:
             too_deep(what)
-        if kind is dict:
-            for key, member in item.items():
+        if type(container) is dict:
+            for key, member in container.items():
                 if type(key) is not str:
                     raise SerializationError(
                         f"{what}: object keys must be strings, not {type(key).__name__}")
-                stack.append((member, depth + 1))
-        elif kind is list:
-            stack.extend([(member, depth + 1) for member in item])
+                _check_member(member, depth + 1, stack, what)
         else:
-            raise SerializationError(f"{what}: a {kind.__name__} is not a JSON value")
+            for member in container:
+                _check_member(member, depth + 1, stack, what)
     return value
+
+
+def _check_member(item: Any, depth: int, stack: list[tuple[Any, int]], what: str) -> None:
+    """A scalar checked now, a container put on ``stack`` to be checked."""
+    kind = type(item)
+    if kind is str or kind is bool or item is None:
+        return
+    if kind is int:
+        if item.bit_length() > _MAX_INT_BITS:
+            raise SerializationError(f"{what}: an integer too large to write as JSON")
+    elif kind is float:
+        if item != item or item in (_INF, -_INF):
+            raise SerializationError(f"{what}: NaN and infinity are not JSON values")
+    elif kind is dict or kind is list:
+        stack.append((item, depth))
+    else:
+        raise SerializationError(f"{what}: a {kind.__name__} is not a JSON value")
 
 
 def too_deep(what: str) -> NoReturn:

@@ -273,7 +273,8 @@ def _item_filter(env: Sandbox, obj: Any, key: Any, root: str) -> Any:
         value = step(obj, key)
         if value is MISSING:
             shown = f"{root}[<{a_type_name(key)}" + (
-                f" of {len(key)} characters" if type(key) is str else "") + ">]"
+                f" of {len(key)} character{'' if len(key) == 1 else 's'}"
+                if type(key) is str else "") + ">]"
             return Missing(f"{shown!r} is not defined: {root!r} is {a_type_name(obj)} without "
                            "that key or index (a key computed while rendering is not shown)",
                            path=shown)
