@@ -563,3 +563,11 @@ def test_max_work_bounds_loops_of_heavy_filters(wc_class: type) -> None:
         limits.configure(**old)
     assert ctx.render_template("{% for x in [3, 1] %}{{ [x, 2]|sort|join }}{% endfor %}") \
         == "2312"
+
+
+def test_running_out_of_memory_is_named_so(wc_class: type) -> None:
+    from fastctx import _reporting
+
+    error = _reporting.error_for(MemoryError(), "{{ x }}", None)
+    assert isinstance(error, LimitExceeded)
+    assert error.limit == "memory" and "out of memory" in str(error)

@@ -53,8 +53,8 @@ def error_for(exc: BaseException, source: str, wf: ContextView | None) -> Contex
     elif isinstance(exc, RecursionError):
         error = LimitExceeded(f"recursion deeper than Python allows (max_recursion="
                               f"{limits.current().max_recursion})", "max_recursion")
-    elif isinstance(exc, MemoryError):
-        error = LimitExceeded("out of memory", "max_output")
+    elif isinstance(exc, MemoryError):  # no limit stopped it first: not max_output's doing
+        error = LimitExceeded("ran out of memory while rendering", "memory")
     else:
         error = InvalidExpression(f"{type(exc).__name__}: {exc}")
     message = str(error)
