@@ -147,3 +147,20 @@ def test_sum_of_lists_is_linear(wc_class: type) -> None:
         == "[0,1,2]3[1,2]"
     with pytest.raises(ContextError, match="can only concatenate list"):
         ctx.render_template("{{ [[1], 2]|sum(start=[]) }}")
+
+
+def test_a_program_that_hit_a_limit_leaves_the_cache(wc_class: type) -> None:
+    import fastctx
+
+    engine = fastctx.Engine(f"test-limited-programs-{wc_class.implementation}")
+    ctx = wc_class(engine=engine)
+    template = "{% for x in range(3) %}{{ 'x' * 600000 }}{% endfor %}"
+    with pytest.raises(LimitExceeded, match="max_output"):
+        ctx.render_template(template)
+    assert template not in engine.templates
+    assert engine.sizes[id(engine.templates)].total == 0
+    ok = "{% for x in range(3) %}{{ x }}{% endfor %}"
+    assert ctx.render_template(ok) == "012" and ok in engine.templates
+    with pytest.raises(LimitExceeded):
+        ctx.evaluate("range(5) | map('string') | list * 999999")
+    assert "range(5) | map('string') | list * 999999" not in engine.expressions

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-__all__ = ["Size", "remember", "touch"]
+__all__ = ["Size", "forget", "remember", "touch"]
 
 V = TypeVar("V")
 
@@ -45,6 +45,15 @@ def remember(cache: dict[Any, Any], key: Any, value: V, max_entries: int,
         size.total += weight
     cache[key] = value
     return value
+
+
+def forget(cache: dict[Any, Any], key: Any, size: Size | None = None) -> None:
+    """Drop ``key`` from ``cache`` if it is there (another thread may have evicted it)."""
+    if cache.pop(key, _ABSENT) is not _ABSENT and size is not None:
+        size.total -= len(key)
+
+
+_ABSENT = object()
 
 
 def touch(cache: dict[Any, Any], key: Any, value: Any) -> None:

@@ -23,7 +23,7 @@ from jinja2.parser import Parser
 from jinja2.runtime import Undefined
 
 from . import limits
-from ._cache import remember
+from ._cache import forget, remember
 from ._compiler import compile_node
 from ._data import ContextView, join_output
 from ._engine import DEFAULT_ENGINE, Engine
@@ -40,12 +40,13 @@ __all__ = ["EXPRESSIONS", "JSON_STRINGS", "TEMPLATES", "JinjaProgram", "classify
 class JinjaProgram:
     """A template or expression compiled by the sandbox, rendered against a context."""
 
-    __slots__ = ("source", "template", "is_expression")
+    __slots__ = ("source", "template", "is_expression", "engine")
 
     def __init__(self, source: str, tree: nodes.Template, is_expression: bool,
                  engine: Engine = DEFAULT_ENGINE) -> None:
         self.source = source
         self.is_expression = is_expression
+        self.engine = engine
         self.template = engine.sandbox.from_string(rewrite(tree))
 
     def _context(self, wf: ContextView) -> WorkflowJinjaContext:
@@ -64,7 +65,15 @@ class JinjaProgram:
             return join_output(self.template.root_render_func(self._context(wf)))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a ContextError
             error = error_for(exc, self.source, wf)
+        self._forget_if_limited(error)
         raise error
+
+    def _forget_if_limited(self, error: Exception) -> None:
+        """A program whose run hit a limit leaves the cache: it would hit it again, and what
+        it holds (compiled code of a template near the length limit) is not kept for that."""
+        if isinstance(error, LimitExceeded):
+            cache = self.engine.expressions if self.is_expression else self.engine.templates
+            forget(cache, self.source, self.engine.sizes[id(cache)])
 
     def evaluate(self, wf: ContextView, name: str | None = None) -> Any:
         """The expression's value; errors name ``name`` (the template it came from)."""
@@ -76,6 +85,7 @@ class JinjaProgram:
             return native(jctx.vars["result"], Missing.made != made)
         except Exception as exc:  # noqa: BLE001
             error = error_for(exc, name or self.source, wf)
+        self._forget_if_limited(error)
         raise error
 
 
