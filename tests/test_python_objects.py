@@ -164,3 +164,14 @@ def test_a_program_that_hit_a_limit_leaves_the_cache(wc_class: type) -> None:
     with pytest.raises(LimitExceeded):
         ctx.evaluate("range(5) | map('string') | list * 999999")
     assert "range(5) | map('string') | list * 999999" not in engine.expressions
+
+
+def test_the_int_filter_makes_no_huge_integer(wc_class: type) -> None:
+    # a million binary digits made an integer whose // and % are quadratic
+    ctx = wc_class()
+    with pytest.raises(LimitExceeded, match="max_power"):
+        ctx.render_template("{% set b = ('1' * 900000)|int(base=2) %}{{ b // (b // 7) }}")
+    with pytest.raises(LimitExceeded, match="max_power"):
+        ctx.evaluate("('1' * 5000)|int(base=2)")
+    assert ctx.render_template("{{ '101'|int(base=2) }}{{ '12'|int }}{{ 'x'|int(7) }}") \
+        == "5127"

@@ -164,6 +164,22 @@ def _urlencoded(fn: Callable[..., Any]) -> Callable[..., Any]:
     return urlencode
 
 
+def _int_within_bounds(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``int(base=2)``: a binary or hex string of a million digits is an integer of as many
+    bits, whose ``//`` and ``%`` are quadratic; at most 4 x max_power bits, as ``*`` and
+    ``**`` make."""
+    @functools.wraps(fn)
+    def int_(value: Any, *args: Any, **kwargs: Any) -> Any:
+        number = fn(value, *args, **kwargs)
+        bound = 4 * limits.current().max_power
+        if type(number) is int and number.bit_length() > bound:
+            raise LimitExceeded(f"int: an integer of more than {bound} bits "
+                                f"(4 x max_power={limits.current().max_power})", "max_power")
+        return number
+
+    return int_
+
+
 def _summed(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``sum(start=[])``: lists joined in one pass (Python's sum copies the growing list at
     each step: quadratic in the members)."""
@@ -203,4 +219,5 @@ def served_filters(jinja_filters: dict[str, Callable[..., Any]]) -> dict[str, Ca
     filters["indent"] = _bounded("indent", filters["indent"], _check_indent)
     filters["tojson"] = _bounded("tojson", filters["tojson"], _check_tojson)
     filters["sum"] = _summed(filters["sum"])
+    filters["int"] = _int_within_bounds(filters["int"])
     return filters
