@@ -24,14 +24,14 @@ from ._data import describe_path
 from ._functions import HELPERS
 from ._outcome import OUTCOMES
 
-__all__ = ["NotCompilable", "compile_node"]
+__all__ = ["JINJA_NAMES", "NotCompilable", "compile_node"]
 
 _COMPARE_CODES = {"lt": 0, "lteq": 1, "eq": 2, "ne": 3, "gt": 4, "gteq": 5,
                   "in": op.CMP_IN, "notin": op.CMP_NOTIN}
 _BINOPS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/",
            nodes.FloorDiv: "//", nodes.Mod: "%", nodes.Pow: "**"}
 #: Names Jinja2 binds itself in a template (they shadow workflow variables of that name).
-_JINJA_NAMES = frozenset(("self", "loop", "caller", "super", "varargs", "kwargs"))
+JINJA_NAMES = frozenset(("self", "loop", "caller", "super", "varargs", "kwargs"))
 
 
 class NotCompilable(Exception):
@@ -70,7 +70,7 @@ class Compiler:
         if path is None:
             raise NotCompilable("look-up on a computed value")
         root = path[0]
-        if root in _JINJA_NAMES:
+        if root in JINJA_NAMES:
             raise NotCompilable(f"{root!r} is Jinja2's own")
         if root == "null" and len(path) == 1:
             return (op.OP_CONST, None)

@@ -17,6 +17,7 @@ from . import _context_api, limits
 from ._cache import touch
 from ._data import (
     MISSING,
+    ROOTS,
     check_index,
     check_json,
     check_name,
@@ -74,8 +75,6 @@ if TYPE_CHECKING:
 __all__ = ["Stores", "WorkflowContext"]
 
 
-_VARIABLE_ROOTS = frozenset(("workflow", "vars", "variables"))
-_TASK_ROOTS = frozenset(("task", "tasks"))
 
 
 class WorkflowContext:
@@ -240,25 +239,16 @@ class WorkflowContext:
     def resolve(self, name: str) -> Any:
         """The value a root name stands for in a template, or ``MISSING``."""
         stores = self._stores
-        if name == "item":
+        meaning = ROOTS.get(name) if type(name) is str else None
+        if meaning is None:
+            if stores.namespaces is not None and name in stores.namespaces:
+                return stores.namespaces[name]
+            return stores.variables.get(name, MISSING)
+        if meaning == "item":
             return MISSING if self._index is None else self._item
-        if name == "index":
+        if meaning == "index":
             return MISSING if self._index is None else self._index
-        if name == "parameters":
-            return stores.parameters
-        if name in _VARIABLE_ROOTS:
-            return stores.variables
-        if name in _TASK_ROOTS:
-            return stores.tasks
-        if name == "config":
-            return stores.config
-        if name == "keystore":
-            return stores.keystore
-        if name == "system":
-            return stores.system
-        if stores.namespaces is not None and name in stores.namespaces:
-            return stores.namespaces[name]
-        return stores.variables.get(name, MISSING)
+        return getattr(stores, meaning)  # the Stores field of that store
 
     def lookup(self, path: tuple[Any, ...]) -> Any:
         """Resolve ``path[0]`` and follow the keys after it; raise naming the full path."""

@@ -19,6 +19,7 @@ from .errors import LimitExceeded, SerializationError, TypeConversion, VariableN
 
 __all__ = [
     "MISSING",
+    "ROOTS",
     "ContextView",
     "JSONValue",
     "a_type_name",
@@ -193,6 +194,14 @@ def truthy(value: Any) -> bool:
 
 
 # -- look-ups --------------------------------------------------------------------------------
+#: The root names every context has, aliases included, each mapped to what it stands for: the
+#: item or index of a with-items view, or the ``Stores`` field of a shared store.
+ROOTS = {"item": "item", "index": "index", "parameters": "parameters",
+         "workflow": "variables", "vars": "variables", "variables": "variables",
+         "task": "tasks", "tasks": "tasks", "config": "config", "keystore": "keystore",
+         "system": "system"}
+
+
 def step(value: Any, key: Any) -> Any:
     """One look-up step on data: a key of an object, an index of an array or string."""
     if type(value) is dict:

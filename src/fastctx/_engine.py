@@ -21,26 +21,23 @@ from jinja2.utils import pass_context
 
 from . import limits as _limits
 from ._cache import Size
-from ._compiler import Compiler
-from ._data import check_json, to_text
+from ._compiler import JINJA_NAMES, Compiler
+from ._data import ROOTS, check_json, to_text
 from ._operators import concat
 from ._outcome import OUTCOMES
 from ._rewrite import path_of
 from ._sandbox import WorkflowJinjaContext, make_sandbox
 from .errors import ContextError, InvalidExpression, LimitExceeded, TypeConversion
 
-__all__ = ["BUILTIN_ROOTS", "DEFAULT_ENGINE", "Engine", "Registered", "check_engine",
-           "get_engine", "jinja_text"]
+__all__ = ["DEFAULT_ENGINE", "Engine", "Registered", "check_engine", "get_engine",
+           "jinja_text"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Root names every context has; an engine's namespaces come after them.
-BUILTIN_ROOTS = frozenset(("item", "index", "parameters", "workflow", "vars", "variables",
-                           "task", "tasks", "config", "keystore", "system"))
-#: Names an engine cannot take for a namespace: the roots, the workflow functions, Jinja2's
-#: own names and ``null``.
-_RESERVED_NAMESPACES = BUILTIN_ROOTS | {"result", *OUTCOMES} | {
-    "null", "self", "loop", "caller", "super", "varargs", "kwargs", "true", "false", "none"}
+#: Names an engine cannot take for a namespace: the roots every context has, the workflow
+#: functions, Jinja2's own names and ``null``.
+_RESERVED_NAMESPACES = frozenset(ROOTS) | {"result", *OUTCOMES} | JINJA_NAMES | {
+    "null", "true", "false", "none"}
 
 #: The characters of template source one cache of an engine keeps at most (16 Mi): beside
 #: ``cache_size`` entries, a bound on what large templates and their compiled code hold.

@@ -8,7 +8,7 @@ has the same ``Stores``, and the look-ups as methods of its context.
 """
 
 from fastctx import _context_api
-from fastctx._data import MISSING, describe_path, missing_message, root_message
+from fastctx._data import MISSING, ROOTS, describe_path, missing_message, root_message
 from fastctx._engine import check_engine
 from fastctx.errors import VariableNotFound
 from fastctx._pickle import restore_stores
@@ -22,10 +22,10 @@ cdef enum Root:
     ROOT_ITEM, ROOT_INDEX, ROOT_PARAMETERS, ROOT_VARIABLES, ROOT_TASKS, ROOT_CONFIG,
     ROOT_KEYSTORE, ROOT_SYSTEM
 
-cdef dict _ROOTS = {"item": ROOT_ITEM, "index": ROOT_INDEX, "parameters": ROOT_PARAMETERS,
-                    "workflow": ROOT_VARIABLES, "vars": ROOT_VARIABLES,
-                    "variables": ROOT_VARIABLES, "task": ROOT_TASKS, "tasks": ROOT_TASKS,
-                    "config": ROOT_CONFIG, "keystore": ROOT_KEYSTORE, "system": ROOT_SYSTEM}
+cdef dict _CODES = {"item": ROOT_ITEM, "index": ROOT_INDEX, "parameters": ROOT_PARAMETERS,
+                    "variables": ROOT_VARIABLES, "tasks": ROOT_TASKS, "config": ROOT_CONFIG,
+                    "keystore": ROOT_KEYSTORE, "system": ROOT_SYSTEM}
+cdef dict _ROOTS = {name: _CODES[meaning] for name, meaning in ROOTS.items()}  # the aliases too
 
 
 cdef class Stores:
