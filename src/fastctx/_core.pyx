@@ -1,7 +1,7 @@
 # cython: language_level=3, binding=False, boundscheck=False, wraparound=False
 """Cython core of fastctx: the context type, clone, and what runs per render (the entries, the
-fast path and the evaluator of compiled expressions). The stores, the context's four fields
-and the look-ups through them are in ``_stores.pyx``, below this module.
+fast path and the evaluator of compiled expressions). The stores and the look-ups through
+them are in ``_stores.pyx``, below this module.
 
 Behaviour, errors and pickle format are those of the pure-Python twin ``_core_py``; both
 import what they share from the modules below them (docs/architecture.md).
@@ -213,7 +213,7 @@ cdef class WorkflowContext:
     def render_template(self, template):
         """Render a template (Jinja2 syntax) to a string."""
         cdef Stores stores = _stores_of(self)
-        if (stores.limits is not None or _ANY_LIMITED) and _not_in_force(stores):
+        if _to_enter(stores):
             return _limited(self.render_template, stores, template)
         if type(template) is not str:
             raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
@@ -233,7 +233,7 @@ cdef class WorkflowContext:
     def evaluate(self, expression):
         """Evaluate one expression (no braces) to its native value."""
         cdef Stores stores = _stores_of(self)
-        if (stores.limits is not None or _ANY_LIMITED) and _not_in_force(stores):
+        if _to_enter(stores):
             return _limited(self.evaluate, stores, expression)
         if type(expression) is not str:
             raise TypeConversion(
@@ -245,7 +245,7 @@ cdef class WorkflowContext:
         false), or a template, whose rendered text is judged by its words (false, no, off, 0
         and "" are false, any other text true)."""
         cdef Stores stores = _stores_of(self)
-        if (stores.limits is not None or _ANY_LIMITED) and _not_in_force(stores):
+        if _to_enter(stores):
             return _limited(self.evaluate_condition, stores, condition)
         if condition is True or condition is False:
             return condition
@@ -258,7 +258,7 @@ cdef class WorkflowContext:
     def render_json(self, value):
         """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
         cdef Stores stores = _stores_of(self)
-        if (stores.limits is not None or _ANY_LIMITED) and _not_in_force(stores):
+        if _to_enter(stores):
             return _limited(self.render_json, stores, value)
         return _render_value(self, value, 0, (
             limits.LIMITS if stores.limits is None else stores.limits).max_depth)
@@ -353,10 +353,14 @@ cdef object _IN_FORCE = limits._IN_FORCE  # the ContextVar of the limits in forc
 cdef bint _ANY_LIMITED = False
 
 
+cdef inline bint _to_enter(Stores stores):
+    # whether the limits of the stores' engine are not the ones in force now: two C compares,
+    # then (only when the engine has limits of its own or a render has been under _limited)
+    # a ContextVar read, kept out of line
+    return (stores.limits is not None or _ANY_LIMITED) and _not_in_force(stores)
+
+
 cdef bint _not_in_force(Stores stores):
-    # whether the limits of the stores' engine are not the ones in force now (asked only when
-    # the engine has limits of its own or some render has been under _limited: a ContextVar
-    # read)
     return get_value(_IN_FORCE) is not stores.limits
 
 
