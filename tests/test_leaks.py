@@ -125,7 +125,30 @@ def operations(wc_class: type) -> dict[str, tuple[Callable[[], Any], int]]:
     engine_root.set_namespace("inquiry", {"answer": "yes"})
     engine_view = engine_root.with_item({"n": 2}, 0)
     assert engine_view.render_template(ENGINE_FAST) == "12 YES! 2"
+    fork_root = wc_class({"count": 3}, {"greeting": "hi"}, keystore={"password": "s3cret-value"})
+    branch = fork_root.fork()
+    branch.set_var("own", 1)
+    fork_view = branch.with_item({"host": "h", "n": 2}, 1)
+
+    def fork_write_merge() -> None:
+        twig = branch.fork()
+        twig.set_var("counter", value)
+        twig.set_task_result("t", value)
+        branch.merge(twig, conflict="last")
+
+    def parent_write_then_read() -> None:
+        fork_root.set_var("greeting", "hello")  # the fork's own table is brought up to date
+        fork_view.get_var("greeting")
+
     return {
+        "fork": (fork_view.fork, 1),
+        "fork_write_merge": (fork_write_merge, 5),
+        "parent_write_then_read": (parent_write_then_read, 2),
+        "fork_render": (lambda: fork_view.render_template("{{ own }} {{ item.host }}"), 1),
+        "fork_pickle": (lambda: pickle.loads(pickle.dumps(fork_view)), 20),
+        "update_var": (lambda: view.update_var("counter", lambda old: value), 1),
+        "publish_sequential": (lambda: view.publish_from_result(
+            {"n": 3}, ["whole"], PUBLISH_MAP, sequential=True), 10),
         "clone": (view.clone, 1),
         "with_item": (lambda: view.with_item("x", 3), 1),
         "get_var": (lambda: view.get_var("greeting"), 1),

@@ -235,6 +235,35 @@ class Lockstep(RuleBasedStateMachine):
         how = copy.copy if shallow else copy.deepcopy
         self.pairs.append((how(py), how(cy)))
 
+    # -- forks -------------------------------------------------------------------------------
+    @precondition(lambda self: len(self.pairs) < self.MAX_PAIRS)
+    @rule(at=st.integers(0, 99))
+    def fork(self, at: int) -> None:
+        py, cy = self.pairs[at % len(self.pairs)]
+        self.pairs.append((py.fork(), cy.fork()))
+
+    @rule(at=st.integers(0, 99), branch=st.integers(0, 99),
+          conflict=st.sampled_from(["error", "last", "sum", "bad"]))
+    def merge(self, at: int, branch: int, conflict: str) -> None:
+        py_branch, cy_branch = self.pairs[branch % len(self.pairs)]
+        how: dict[str, Any] = {"sum": lambda ns, key, old, new: [old, new],
+                               "bad": lambda ns, key, old, new: {1, 2}}
+        self.both(at, lambda ctx: ctx.merge(py_branch if ctx.implementation == "python"
+                                            else cy_branch, conflict=how.get(conflict, conflict)))
+
+    @rule(at=st.integers(0, 99), include_secrets=st.booleans())
+    def changes(self, at: int, include_secrets: bool) -> None:
+        self.both(at, lambda ctx: ctx.changes(include_secrets=include_secrets))
+
+    @rule(at=st.integers(0, 99), name=NAME, value=VALUES)
+    def update_var(self, at: int, name: Any, value: Any) -> None:
+        self.both(at, lambda ctx: ctx.update_var(name, lambda old: [old, value]))
+
+    @rule(at=st.integers(0, 99), result=VALUES, publish_map=st.sampled_from(PUBLISH_MAPS))
+    def publish_sequential(self, at: int, result: Any, publish_map: Any) -> None:
+        self.both(at, lambda ctx: ctx.publish_from_result(result, (), publish_map,
+                                                          sequential=True))
+
     @rule(at=st.integers(0, 99), item=JSON, index=INDEX)
     def set_current_item(self, at: int, item: Any, index: Any) -> None:
         self.both(at, lambda ctx: ctx.set_current_item(item, index))

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
+from . import _forks
 from ._data import check_json, check_name, new_store, snapshot
 from ._outcome import TaskOutcome
 from .errors import (
@@ -44,6 +45,10 @@ class ContextLike(Protocol):
                  system: dict[str, Any] | None = ..., engine: Any = ...) -> None: ...
 
     def clone(self) -> Any: ...
+
+    def fork(self) -> Any: ...
+
+    def merge(self, branch: Any, *, conflict: Any = ...) -> None: ...
 
     @property
     def current_item(self) -> Any: ...
@@ -88,6 +93,7 @@ def publish_from_result(
     result: Any,
     publish_vars: Iterable[str] | str,
     publish_map: Mapping[str, Any] | None,
+    sequential: bool = False,
 ) -> None:
     if not isinstance(publish_vars, Iterable) or isinstance(  # type: ignore[redundant-expr]
             publish_vars, (Mapping, bytes, bytearray)):
@@ -101,13 +107,23 @@ def publish_from_result(
         if not isinstance(publish_map, Mapping):
             raise TypeConversion(
                 f"publish_map must be a mapping, not {type(publish_map).__name__}")
-        view = ctx.clone()
+        # sequential: a fork, where each entry is set before the next renders, merged at
+        # the end (or dropped, when an entry fails); otherwise a clone, and all are set last
+        view = ctx.fork() if sequential else ctx.clone()
         view.set_last_task_outcome(result, ctx.last_outcome or TaskOutcome.SUCCEEDED)
+        for name in values:
+            if sequential:
+                view.set_var(name, values[name])
         for name, template in publish_map.items():
-            values[check_name(name)] = view.render_json(template)
+            values[check_name(name)] = value = view.render_json(template)
+            if sequential:
+                view.set_var(name, value)
+        if sequential:
+            ctx.merge(view, conflict="last")
+            return
     for name, value in values.items():
         check_json(value, f"variable {name!r}")
-    ctx._shared_stores().variables.update(values)
+    _forks.update(ctx._shared_stores(), "variables", values)
 
 
 def export(ctx: ContextLike, include_secrets: bool) -> dict[str, Any]:
@@ -149,7 +165,7 @@ def from_export(cls: type[C], data: Mapping[str, Any], engine: Any = None) -> C:
     ctx = cls(stores["parameters"], stores["variables"], pack_config=stores["pack_config"],
               keystore=stores["keystore"], system=stores["system"], engine=engine)
     shared = ctx._shared_stores()
-    shared.tasks.update(stores["task_results"])
+    _forks.update(shared, "tasks", stores["task_results"])
     namespaces = data.get(NAMESPACES_KEY, {})
     if type(namespaces) is not dict:
         raise SerializationError("export data: 'namespaces' must be an object, not "
@@ -227,7 +243,7 @@ def namespace(stores: Any, name: str) -> dict[str, Any]:
 def set_namespace(stores: Any, name: str, value: Any) -> None:
     """Replace the store of the engine's namespace ``name`` with a copy of ``value``."""
     namespace(stores, name)
-    stores.namespaces[name] = new_store(value, f"namespace {name!r}")
+    _forks.update(stores, "namespaces", {name: new_store(value, f"namespace {name!r}")})
 
 
 def no_stores() -> TypeConversion:

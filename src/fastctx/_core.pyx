@@ -15,19 +15,20 @@ cdef extern from "Python.h":
     object PyDictProxy_New(object mapping)  # types.MappingProxyType: a read-only view
     Py_ssize_t PyDict_GET_SIZE(object mapping)  # len() of a dict, no call
 
-from fastctx._stores cimport Stores, _lookup, _lookup_or_missing, _resolve
+from fastctx._stores cimport (ROOT_CONFIG, ROOT_KEYSTORE, ROOT_SYSTEM, ROOT_TASKS,
+                              ROOT_VARIABLES, Stores, _fresh, _lookup, _lookup_or_missing,
+                              _put, _resolve, _to_text)
 
-from fastctx import _context_api, _opcodes, limits
+from fastctx import _context_api, _forks, _opcodes, limits
 from fastctx._cache import touch
 from fastctx._data import (MISSING, check_index, check_json, check_name, check_outcome,
                            initial_system, new_config, new_store, output_too_long,
-                           to_text as _py_to_text, too_deep, truthy as _py_truthy)
+                           too_deep, truthy as _py_truthy)
 from fastctx._pickle import restore_context
 from fastctx._reporting import error_for
 from fastctx._operators import binop, concat
 from fastctx._sandbox import Missing, soft_missing
-from fastctx._templating import (classify_json_string, compile_expression, compile_template,
-                                 native)
+from fastctx._templating import classify_json_string, compile_expression, compile_template, native
 from fastctx.errors import TypeConversion
 
 __all__ = ["WorkflowContext"]
@@ -35,24 +36,6 @@ __all__ = ["WorkflowContext"]
 cdef object _MISSING = MISSING
 cdef object _MissingType = Missing
 cdef tuple _EMPTY = ()
-
-
-cdef inline str _to_text(object value):
-    # fastctx._data.to_text, with the scalars printed here
-    cdef type kind = type(value)
-    if kind is str:
-        return <str>value
-    if value is None:
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if kind is int:
-        return str(value)
-    if kind is float and value - value == 0.0:  # finite: repr is what json.dumps prints
-        return repr(value)
-    return _py_to_text(value)
 
 
 cdef class WorkflowContext:
@@ -112,27 +95,34 @@ cdef class WorkflowContext:
 
     # -- stores ------------------------------------------------------------------------
     def set_var(self, name, value):
-        _stores_of(self).variables[check_name(name)] = check_json(value, f"variable {name!r}")
+        value = check_json(value, f"variable {name!r}")
+        _put(_stores_of(self), ROOT_VARIABLES, check_name(name), value)
 
     def get_var(self, name, default=None):
         return _stores_of(self).variables.get(
             name if type(name) is str else check_name(name), default)
 
     def set_task_result(self, name, result):
-        _stores_of(self).tasks[check_name(name)] = check_json(result, f"result of task {name!r}")
+        result = check_json(result, f"result of task {name!r}")
+        _put(_stores_of(self), ROOT_TASKS, check_name(name), result)
 
     def get_task_result(self, name, default=None):
         return _stores_of(self).tasks.get(
             name if type(name) is str else check_name(name), default)
 
     def set_pack_config(self, config):
-        _stores_of(self).config = new_config(config)
+        _put(_stores_of(self), ROOT_CONFIG, None, new_config(config))
 
     def set_keystore(self, secrets):
-        _stores_of(self).keystore = new_store(secrets, "keystore")
+        _put(_stores_of(self), ROOT_KEYSTORE, None, new_store(secrets, "keystore"))
 
     def set_system(self, name, value):
-        _stores_of(self).system[check_name(name)] = check_json(value, f"system {name!r}")
+        value = check_json(value, f"system {name!r}")
+        _put(_stores_of(self), ROOT_SYSTEM, check_name(name), value)
+
+    def update_var(self, name, fn):
+        """Set variable ``name`` to ``fn(old)``, atomically; return the new value."""
+        return _forks.update_var(_stores_of(self), name, fn)
 
     def set_last_task_outcome(self, result, outcome):
         self._last = (check_json(result, "last task result"), check_outcome(outcome))
@@ -191,6 +181,22 @@ cdef class WorkflowContext:
         """Whether ``other`` is a clone of this context (or this context)."""
         return (isinstance(other, WorkflowContext)
                 and _stores_of(self) is (<WorkflowContext>other)._stores)
+
+    # -- forks (fastctx._forks; the twin's docstrings say more) ---------------------------
+    def fork(self):
+        """An isolated branch of this context: writes to it stay in it until merged."""
+        cdef WorkflowContext new = self.clone()
+        new._stores = _stores_of(self).fork()
+        return new
+
+    def changes(self, *, include_secrets=False):
+        """What this fork wrote, by namespace."""
+        return _forks.changes(_stores_of(self), include_secrets)
+
+    def merge(self, branch, *, conflict="error"):
+        """Apply a fork's writes to this context, all or none."""
+        _forks.merge(_stores_of(self), _stores_of(branch) if isinstance(
+            branch, WorkflowContext) else branch, conflict)
 
     # -- look-ups ----------------------------------------------------------------------
     def resolve(self, name):
@@ -264,9 +270,10 @@ cdef class WorkflowContext:
             limits.LIMITS if stores.limits is None else stores.limits).max_depth)
 
     # -- publishing, export and import (fastctx._context_api) --------------------------------
-    def publish_from_result(self, result, publish_vars=(), publish_map=None):
+    def publish_from_result(self, result, publish_vars=(), publish_map=None, *,
+                            sequential=False):
         """Publish a task's result into workflow variables (see the twin's docstring)."""
-        _context_api.publish_from_result(self, result, publish_vars, publish_map)
+        _context_api.publish_from_result(self, result, publish_vars, publish_map, sequential)
 
     def export(self, *, include_secrets=False):
         """A JSON-safe copy of the stores; the keystore only with ``include_secrets``."""
@@ -332,6 +339,8 @@ cdef inline tuple _path(tuple path):
 cdef inline Stores _stores_of(WorkflowContext self):
     if self._stores is None:  # made by __new__, __init__ skipped: nothing to dereference
         raise _context_api.no_stores()
+    if self._stores.parent is not None and not _fresh(self._stores):  # a fork's views,
+        _forks.sync(self._stores)  # brought up to date
     return self._stores
 
 

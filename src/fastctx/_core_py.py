@@ -9,11 +9,11 @@ caching in ``_templating``, the API written in Python in ``_context_api``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from . import _context_api, limits
+from . import _context_api, _forks, limits
 from ._cache import touch
 from ._data import (
     MISSING,
@@ -24,44 +24,19 @@ from ._data import (
     check_outcome,
     describe_path,
     initial_system,
-    join_output,
     new_config,
     new_store,
     root_message,
-    to_text,
     too_deep,
     truthy,
     walk,
     walk_or_missing,
 )
-from ._opcodes import (
-    COMPARE,
-    OP_AND,
-    OP_BINOP,
-    OP_CALL,
-    OP_CALL_REG,
-    OP_CMP,
-    OP_CONCAT,
-    OP_COND,
-    OP_CONST,
-    OP_DICT,
-    OP_LIST,
-    OP_NEG,
-    OP_NOT,
-    OP_OR,
-    OP_OUTCOME,
-    OP_PATH,
-    OP_POS,
-    OP_RESULT,
-    OP_SOFT,
-    OP_TUPLE,
-    REG_PASS_CONTEXT,
-)
-from ._operators import binop, concat
+from ._evaluate_py import evaluate_node, render_parts
 from ._outcome import TaskOutcome
 from ._pickle import restore_context
 from ._reporting import error_for
-from ._sandbox import Missing, soft_missing
+from ._sandbox import Missing
 from ._stores_py import NO_STORES, Stores
 from ._templating import classify_json_string, compile_expression, compile_template, native
 from .errors import TypeConversion, VariableNotFound
@@ -155,71 +130,80 @@ class WorkflowContext:
 
     # -- stores -------------------------------------------------------------------------
     def set_var(self, name: str, value: Any) -> None:
-        self._stores.variables[check_name(name)] = check_json(value, f"variable {name!r}")
+        value = check_json(value, f"variable {name!r}")
+        _put(_stores_of(self), "variables", check_name(name), value)
 
     def get_var(self, name: str, default: Any = None) -> Any:
-        return self._stores.variables.get(check_name(name), default)
+        return _stores_of(self).variables.get(check_name(name), default)
 
     def set_task_result(self, name: str, result: Any) -> None:
-        self._stores.tasks[check_name(name)] = check_json(result, f"result of task {name!r}")
+        result = check_json(result, f"result of task {name!r}")
+        _put(_stores_of(self), "tasks", check_name(name), result)
 
     def get_task_result(self, name: str, default: Any = None) -> Any:
-        return self._stores.tasks.get(check_name(name), default)
+        return _stores_of(self).tasks.get(check_name(name), default)
 
     def set_pack_config(self, config: dict[str, Any] | None) -> None:
-        self._stores.config = new_config(config)
+        _put(_stores_of(self), "config", None, new_config(config))
 
     def set_keystore(self, secrets: dict[str, Any]) -> None:
-        self._stores.keystore = new_store(secrets, "keystore")
+        _put(_stores_of(self), "keystore", None, new_store(secrets, "keystore"))
 
     def set_system(self, name: str, value: Any) -> None:
-        self._stores.system[check_name(name)] = check_json(value, f"system {name!r}")
+        value = check_json(value, f"system {name!r}")
+        _put(_stores_of(self), "system", check_name(name), value)
+
+    def update_var(self, name: str, fn: Callable[[Any], Any]) -> Any:
+        """Set variable ``name`` to ``fn(old)`` (``old`` is None when it is unset) and return
+        the new value. Atomic: concurrent ``update_var`` calls on clones of one context (from
+        any threads) apply one after the other, so no update is lost."""
+        return _forks.update_var(_stores_of(self), name, fn)
 
     def set_last_task_outcome(self, result: Any, outcome: TaskOutcome) -> None:
         self._last = (check_json(result, "last task result"), check_outcome(outcome))
 
     @property
     def parameters(self) -> Mapping[str, Any]:
-        return MappingProxyType(self._stores.parameters)
+        return MappingProxyType(_stores_of(self).parameters)
 
     @property
     def variables(self) -> Mapping[str, Any]:
-        return MappingProxyType(self._stores.variables)
+        return MappingProxyType(_stores_of(self).variables)
 
     @property
     def task_results(self) -> Mapping[str, Any]:
-        return MappingProxyType(self._stores.tasks)
+        return MappingProxyType(_stores_of(self).tasks)
 
     @property
     def pack_config(self) -> Mapping[str, Any] | None:
         """The pack config, or None while none was set."""
-        config = self._stores.config
+        config = _stores_of(self).config
         return None if config is None else MappingProxyType(config)
 
     @property
     def system(self) -> Mapping[str, Any]:
-        return MappingProxyType(self._stores.system)
+        return MappingProxyType(_stores_of(self).system)
 
     @property
     def keystore(self) -> Mapping[str, Any]:
-        return MappingProxyType(self._stores.keystore)
+        return MappingProxyType(_stores_of(self).keystore)
 
     @property
     def engine(self) -> Engine:
         """The engine this context (and every clone of it) renders with."""
-        return self._stores.engine
+        return _stores_of(self).engine
 
     def set_namespace(self, name: str, value: dict[str, Any]) -> None:
         """Set the store of one of the engine's namespaces (shared by every clone)."""
-        _context_api.set_namespace(self._stores, name, value)
+        _context_api.set_namespace(_stores_of(self), name, value)
 
     def get_namespace(self, name: str) -> Mapping[str, Any]:
         """A read-only view of one of the engine's namespaces."""
-        return MappingProxyType(_context_api.namespace(self._stores, name))
+        return MappingProxyType(_context_api.namespace(_stores_of(self), name))
 
     def _shared_stores(self) -> Stores:
         """The stores themselves, writable: for fastctx._context_api only."""
-        return self._stores
+        return _stores_of(self)
 
     @property
     def last_result(self) -> Any:
@@ -231,14 +215,42 @@ class WorkflowContext:
 
     def shares_stores_with(self, other: object) -> bool:
         """Whether ``other`` is a clone of this context (or this context)."""
-        if self._stores is NO_STORES:
-            raise _context_api.no_stores()
-        return isinstance(other, WorkflowContext) and self._stores is other._stores
+        return isinstance(other, WorkflowContext) and _stores_of(self) is other._stores
+
+    # -- forks (fastctx._forks) -----------------------------------------------------------
+    def fork(self) -> Self:
+        """An isolated branch of this context, in O(1): it reads what the context holds (and
+        what it is written later), while its own writes, and those of its clones, stay in it
+        until :meth:`merge` applies them. Forks nest; a fork is a context in every way."""
+        new = self.clone()
+        new._stores = _stores_of(self).fork()
+        return new
+
+    def changes(self, *, include_secrets: bool = False) -> dict[str, Any]:
+        """What this fork wrote since it was made (or last merged), by namespace as
+        :meth:`export` names them: ``{"variables": {name: value}, ...}``; the pack config
+        and the keystore (only with ``include_secrets``) as their new values. A context that
+        is not a fork has none."""
+        return _forks.changes(_stores_of(self), include_secrets)
+
+    def merge(self, branch: WorkflowContext, *, conflict: Any = "error") -> None:
+        """Apply the writes of ``branch``, a fork of this context, all or none.
+
+        A key both changed since the fork was made is a conflict: ``"error"`` raises
+        :class:`~fastctx.MergeConflict` and applies nothing; ``"last"`` takes the fork's
+        value; a function ``(namespace, key, context_value, fork_value) -> value`` decides.
+        Equal values are no conflict. Afterwards the fork starts afresh from the merged
+        context. Costs O(changes)."""
+        given: object = branch  # checked here: a caller may pass anything
+        _forks.merge(_stores_of(self), _stores_of(given) if isinstance(
+            given, WorkflowContext) else given, conflict)
 
     # -- look-ups -----------------------------------------------------------------------
     def resolve(self, name: str) -> Any:
         """The value a root name stands for in a template, or ``MISSING``."""
         stores = self._stores
+        if stores.parent is not None and not _forks.fresh(stores):  # as _stores_of, inline
+            _forks.sync(stores)
         meaning = ROOTS.get(name) if type(name) is str else None
         if meaning is None:
             if stores.namespaces is not None and name in stores.namespaces:
@@ -272,7 +284,7 @@ class WorkflowContext:
     # again with them put in force (limits.enter; None: the process defaults).
     def render_template(self, template: str) -> str:
         """Render a template (Jinja2 syntax) to a string."""
-        stores = self._stores
+        stores = _stores_of(self)
         if _IN_FORCE.get() is not stores.limits:
             return _limited(self.render_template, stores, template)  # type: ignore[no-any-return]
         if type(template) is not str:
@@ -293,7 +305,7 @@ class WorkflowContext:
 
     def evaluate(self, expression: str) -> JSONValue:
         """Evaluate one expression (no braces) to its native value."""
-        stores = self._stores
+        stores = _stores_of(self)
         if _IN_FORCE.get() is not stores.limits:
             return _limited(self.evaluate, stores, expression)  # type: ignore[no-any-return]
         if type(expression) is not str:
@@ -306,7 +318,7 @@ class WorkflowContext:
         """A bare expression, judged by plain truthiness (None, false, 0, "", [] and {} are
         false), or a template, whose rendered text is judged by its words (false, no, off, 0
         and "" are false, any other text true)."""
-        stores = self._stores
+        stores = _stores_of(self)
         if _IN_FORCE.get() is not stores.limits:
             return _limited(  # type: ignore[no-any-return]
                 self.evaluate_condition, stores, condition)
@@ -320,7 +332,7 @@ class WorkflowContext:
 
     def render_json(self, value: Any) -> Any:
         """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
-        stores = self._stores
+        stores = _stores_of(self)
         if _IN_FORCE.get() is not stores.limits:
             return _limited(self.render_json, stores, value)
         in_force = limits.LIMITS if stores.limits is None else stores.limits
@@ -332,15 +344,18 @@ class WorkflowContext:
         result: Any,
         publish_vars: Iterable[str] | str = (),
         publish_map: Mapping[str, Any] | None = None,
+        *,
+        sequential: bool = False,
     ) -> None:
         """Publish a task's result into workflow variables.
 
         Each name in ``publish_vars`` receives the whole result; each entry of
         ``publish_map`` is rendered with :meth:`render_json` while ``result()`` returns
-        ``result``. Everything is rendered before anything is set: a failure publishes
-        nothing.
+        ``result``. With ``sequential``, each entry sees the ones before it (``workflow.a``
+        in the entry after ``a``). Either way everything is rendered before anything is
+        set: a failure publishes nothing.
         """
-        _context_api.publish_from_result(self, result, publish_vars, publish_map)
+        _context_api.publish_from_result(self, result, publish_vars, publish_map, sequential)
 
     def export(self, *, include_secrets: bool = False) -> dict[str, Any]:
         """A JSON-safe copy of the stores; the keystore only with ``include_secrets``."""
@@ -379,9 +394,7 @@ class WorkflowContext:
         return _context_api.deep_copy(self, memo)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        if self._stores is NO_STORES:
-            raise _context_api.no_stores()
-        return (restore_context, (self._stores, self._item, self._index, self._last))
+        return (restore_context, (_stores_of(self), self._item, self._index, self._last))
 
     @classmethod
     def _restore(cls, stores: Stores, item: Any, index: Any, last: Any) -> Self:
@@ -393,6 +406,24 @@ class WorkflowContext:
         new._index = index
         new._last = last
         return new
+
+
+def _stores_of(ctx: WorkflowContext) -> Stores:
+    """The context's stores, with a fork's views brought up to date (fastctx._forks)."""
+    stores = ctx._stores
+    if stores.parent is not None and not _forks.fresh(stores):  # NO_STORES raises here
+        _forks.sync(stores)
+    return stores
+
+
+def _put(stores: Stores, name: str, key: Any, value: Any) -> None:
+    """Write a store (key None: replace it whole): through fastctx._forks when tracked."""
+    if stores.tracked:
+        _forks.write(stores, name, key, value)
+    elif key is None:
+        setattr(stores, name, value)
+    else:
+        getattr(stores, name)[key] = value
 
 
 def _path(path: Any) -> tuple[Any, ...]:
@@ -415,75 +446,6 @@ def _limited(entry: Any, stores: Stores, argument: Any) -> Any:
         return entry(argument)
     finally:
         limits.leave(token)
-
-
-def render_parts(ctx: WorkflowContext, parts: tuple[Any, ...]) -> str:
-    """A fast-path template: literal strings, path look-ups and compiled expressions."""
-    return join_output(_part_text(ctx, part) for part in parts)
-
-
-def _part_text(ctx: WorkflowContext, part: Any) -> str:
-    if type(part) is str:
-        return part
-    if type(part[0]) is str:
-        return to_text(ctx.lookup(part))
-    return to_text(evaluate_node(ctx, part))
-
-
-def evaluate_node(ctx: WorkflowContext, node: tuple[Any, ...]) -> Any:
-    """Evaluate a compiled expression with the operators' Python (and Jinja2) semantics."""
-    op = node[0]
-    if op == OP_PATH:
-        return ctx.lookup(node[1])
-    if op == OP_CONST:
-        return node[1]
-    if op == OP_CMP:
-        left = evaluate_node(ctx, node[1])
-        result: Any = True
-        for code, operand in node[2]:
-            right = evaluate_node(ctx, operand)
-            result = COMPARE[code](left, right)
-            if not result:
-                return result
-            left = right
-        return result
-    if op == OP_AND:
-        left = evaluate_node(ctx, node[1])
-        return evaluate_node(ctx, node[2]) if left else left
-    if op == OP_OR:
-        left = evaluate_node(ctx, node[1])
-        return left if left else evaluate_node(ctx, node[2])
-    if op == OP_NOT:
-        return not evaluate_node(ctx, node[1])
-    if op == OP_CALL:
-        return node[1](*[evaluate_node(ctx, arg) for arg in node[2]])
-    if op == OP_CALL_REG:  # Registered.__call__: the rule the compiled core copies
-        args = [evaluate_node(ctx, arg) for arg in node[2]]
-        return node[4](ctx, *args) if node[3] & REG_PASS_CONTEXT else node[4](*args)
-    if op == OP_BINOP:
-        return binop(node[1], evaluate_node(ctx, node[2]), evaluate_node(ctx, node[3]))
-    if op == OP_SOFT:
-        value = ctx.lookup_or_missing(node[1])
-        return soft_missing(node[1]) if value is MISSING else value
-    if op == OP_CONCAT:
-        return concat([evaluate_node(ctx, arg) for arg in node[1]])
-    if op == OP_COND:
-        return evaluate_node(ctx, node[2] if evaluate_node(ctx, node[1]) else node[3])
-    if op == OP_NEG:
-        return -evaluate_node(ctx, node[1])
-    if op == OP_POS:
-        return +evaluate_node(ctx, node[1])
-    if op == OP_LIST:
-        return [evaluate_node(ctx, arg) for arg in node[1]]
-    if op == OP_TUPLE:
-        return tuple([evaluate_node(ctx, arg) for arg in node[1]])
-    if op == OP_DICT:  # every key and value first, then the dict: as Python's {k: v} display
-        return dict([(evaluate_node(ctx, k), evaluate_node(ctx, v)) for k, v in node[1]])
-    if op == OP_RESULT:
-        return ctx.last_result
-    if op == OP_OUTCOME:
-        return ctx.last_outcome is node[1]
-    raise AssertionError(f"unknown opcode {op}")
 
 
 def _evaluate(ctx: WorkflowContext, expression: str, name: str) -> Any:

@@ -16,7 +16,8 @@ from typing import Any
 
 def restore_stores(*state: Any) -> Any:
     """The stores of a pickle: six stores, then the engine's name and the namespaces
-    (absent from pickles made before engines existed: the default engine)."""
+    (absent from pickles made before engines existed: the default engine), then the
+    ``(serial, stamps)`` of stores that had forks (absent before forks existed)."""
     from ._impl import IMPLEMENTATION, stores_class
 
     if len(state) > 6:
@@ -41,6 +42,29 @@ def _engine_named(name: Any) -> Any:
         error = SerializationError(f"the pickle names engine {name!r}, which is not registered "
                                    "in this process: create it before loading")
     raise error
+
+
+def restore_fork(parent: Any, changes: Any, serial: Any, base: Any, stamps: Any) -> Any:
+    """The stores of a pickled fork: a fork of its (restored) parent, with its own writes;
+    its views are rebuilt from them on its first use."""
+    from ._forks import PUBLIC
+    from ._impl import IMPLEMENTATION, stores_class
+    from .errors import SerializationError
+
+    if type(parent) is not stores_class(IMPLEMENTATION) or type(changes) is not dict \
+            or not set(changes) <= set(PUBLIC) \
+            or not all(type(own) is dict for own in changes.values()) \
+            or type(serial) is not int or type(base) is not int \
+            or not (stamps is None or type(stamps) is dict):
+        raise SerializationError("the pickle of a fork's stores is malformed")
+    fork = parent.fork()
+    fork.changes = changes
+    fork.serial = serial
+    fork.base = base
+    if stamps is not None:
+        fork.stamps = stamps
+    fork.parent_serial = -1
+    return fork
 
 
 def restore_context(stores: Any, item: Any, index: Any, last: Any) -> Any:

@@ -8,20 +8,19 @@ has the same ``Stores``, and the look-ups as methods of its context.
 """
 
 from fastctx import _context_api
-from fastctx._data import MISSING, ROOTS, describe_path, missing_message, root_message
+from fastctx import _forks
+from fastctx._data import (MISSING, ROOTS, describe_path, missing_message, root_message,
+                           to_text as _py_to_text)
 from fastctx._engine import check_engine
 from fastctx.errors import VariableNotFound
-from fastctx._pickle import restore_stores
+from fastctx._pickle import restore_fork, restore_stores
+from threading import RLock
 
 __all__ = ["Stores"]
 
 cdef object _MISSING = MISSING
 
 # Root names of a path, mapped to what they stand for: one dict probe, no string compares.
-cdef enum Root:
-    ROOT_ITEM, ROOT_INDEX, ROOT_PARAMETERS, ROOT_VARIABLES, ROOT_TASKS, ROOT_CONFIG,
-    ROOT_KEYSTORE, ROOT_SYSTEM
-
 cdef dict _CODES = {"item": ROOT_ITEM, "index": ROOT_INDEX, "parameters": ROOT_PARAMETERS,
                     "variables": ROOT_VARIABLES, "tasks": ROOT_TASKS, "config": ROOT_CONFIG,
                     "keystore": ROOT_KEYSTORE, "system": ROOT_SYSTEM}
@@ -37,7 +36,7 @@ cdef class Stores:
     # the engine, or None; lru_from: a cache hit is recorded once a cache is bigger than this.
 
     def __init__(self, dict parameters, dict variables, dict tasks, dict config,
-                 dict keystore, dict system, engine=None, namespaces=None):
+                 dict keystore, dict system, engine=None, namespaces=None, forked=None):
         self.parameters = parameters
         self.variables = variables
         self.tasks = tasks
@@ -51,10 +50,56 @@ cdef class Stores:
         self.expressions = engine.expressions
         self.json_strings = engine.json_strings
         self.lru_from = engine.lru_from
+        self.lock = RLock()
+        if forked is not None:  # a pickle's: (serial, stamps) of stores that had forks
+            self.serial, self.stamps = forked
+            self.tracked = True
+
+    def fork(self):
+        """New stores over these: the same tables until the fork writes (fastctx._forks)."""
+        cdef Stores new = Stores.__new__(Stores)
+        with self.lock:
+            if self.stamps is None:  # from now on its writes are stamped for merge
+                self.stamps = {}
+                self.tracked = True
+            self.forks += 1
+        new.parameters = self.parameters
+        new.variables = self.variables
+        new.tasks = self.tasks
+        new.config = self.config
+        new.keystore = self.keystore
+        new.system = self.system
+        new.engine = self.engine
+        new.namespaces = self.namespaces
+        new.limits = self.limits
+        new.templates = self.templates
+        new.expressions = self.expressions
+        new.json_strings = self.json_strings
+        new.lru_from = self.lru_from
+        new.lock = RLock()
+        new.parent = self
+        new.tracked = True
+        new.parent_serial = new.base = self.serial
+        new.changes = {}
+        return new
+
+    def __dealloc__(self):
+        # The last fork gone: the parent's writes need no stamps, and go direct again.
+        # (No Python code runs between these reads and writes: atomic under the GIL.)
+        cdef Stores parent = self.parent
+        if parent is not None:
+            parent.forks -= 1
+            if parent.forks == 0:
+                parent.stamps = None
+                parent.tracked = parent.parent is not None
 
     def __reduce__(self):
+        if self.parent is not None:
+            return (restore_fork, (self.parent, self.changes, self.serial, self.base,
+                                   self.stamps))
         return (restore_stores, (self.parameters, self.variables, self.tasks, self.config,
-                                 self.keystore, self.system, self.engine.name, self.namespaces))
+                                 self.keystore, self.system, self.engine.name, self.namespaces,
+                                 None if self.stamps is None else (self.serial, self.stamps)))
 
 
 # The look-ups take what they read of a context (its stores, item and index) rather than the
@@ -128,3 +173,32 @@ cdef object _lookup_or_missing(Stores stores, object item, object index, tuple p
             break
         value = _step(value, key)
     return value
+
+
+# -- writes ------------------------------------------------------------------------------------
+# The names fastctx._forks knows the stores by, by root code.
+cdef dict _NAMES = {ROOT_VARIABLES: "variables", ROOT_TASKS: "tasks", ROOT_CONFIG: "config",
+                    ROOT_KEYSTORE: "keystore", ROOT_SYSTEM: "system"}
+
+
+cdef int _put(Stores stores, int code, object key, object value) except -1:
+    # key None: replace the whole store (the pack config, the keystore)
+    if stores.tracked:  # a fork's stores, or stores with forks
+        _forks.write(stores, _NAMES[code], key, value)
+    elif code == ROOT_VARIABLES:
+        stores.variables[key] = value
+    elif code == ROOT_TASKS:
+        stores.tasks[key] = value
+    elif code == ROOT_SYSTEM:
+        stores.system[key] = value
+    elif code == ROOT_CONFIG:
+        stores.config = value
+    else:
+        stores.keystore = value
+    return 0
+
+
+# -- printing ----------------------------------------------------------------------------------
+cdef str _other_text(object value):
+    # what _to_text (_stores.pxd) does not print itself
+    return _py_to_text(value)

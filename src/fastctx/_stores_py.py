@@ -4,11 +4,12 @@ engine they render with. ``fastctx._core_py`` builds its context on them.
 
 from __future__ import annotations
 
+from threading import RLock
 from typing import Any
 
 from . import _context_api
 from ._engine import Engine, check_engine
-from ._pickle import restore_stores
+from ._pickle import restore_fork, restore_stores
 
 __all__ = ["NO_STORES", "Stores"]
 
@@ -33,7 +34,10 @@ class Stores:
     caches and limits held here too: a render reaches them in one step)."""
 
     __slots__ = ("parameters", "variables", "tasks", "config", "keystore", "system", "engine",
-                 "namespaces", "limits", "templates", "expressions", "json_strings", "lru_from")
+                 "namespaces", "limits", "templates", "expressions", "json_strings", "lru_from",
+                 # forks: fastctx._forks, and the compiled core's _stores.pxd, say what these are
+                 "parent", "tracked", "serial", "parent_serial", "base", "changes", "stamps",
+                 "forks", "lock")
 
     def __init__(
         self,
@@ -45,6 +49,7 @@ class Stores:
         system: dict[str, Any],
         engine: Engine | None = None,
         namespaces: dict[str, dict[str, Any]] | None = None,
+        forked: tuple[int, dict[Any, int]] | None = None,
     ) -> None:
         self.parameters = parameters
         self.variables = variables
@@ -60,8 +65,50 @@ class Stores:
         self.expressions = engine.expressions
         self.json_strings = engine.json_strings
         self.lru_from = engine.lru_from
+        self.parent: Stores | None = None
+        self.tracked = False
+        self.serial = self.parent_serial = self.base = self.forks = 0
+        self.changes: dict[str, dict[Any, Any]] | None = None
+        self.stamps: dict[Any, int] | None = None
+        self.lock = RLock()
+        if forked is not None:  # a pickle's: (serial, stamps) of stores that had forks
+            self.serial, self.stamps = forked
+            self.tracked = True
+
+    def fork(self) -> Stores:
+        """New stores over these: the same tables until the fork writes (fastctx._forks)."""
+        with self.lock:
+            if self.stamps is None:  # from now on its writes are stamped for merge
+                self.stamps = {}
+                self.tracked = True
+            self.forks += 1
+        new = object.__new__(Stores)
+        for name in self.__slots__[:13]:  # the stores, the engine and what it holds
+            setattr(new, name, getattr(self, name))
+        new.lock = RLock()
+        new.parent = self
+        new.tracked = True
+        new.serial = new.forks = 0
+        new.parent_serial = new.base = self.serial
+        new.changes = {}
+        new.stamps = None
+        return new
+
+    def __del__(self) -> None:
+        # The last fork gone: the parent's writes need no stamps, and go direct again.
+        parent = getattr(self, "parent", None)
+        if parent is not None:
+            with parent.lock:
+                parent.forks -= 1
+                if parent.forks == 0:
+                    parent.stamps = None
+                    parent.tracked = parent.parent is not None
 
     def __reduce__(self) -> tuple[Any, ...]:
+        if self.parent is not None:
+            return (restore_fork, (self.parent, self.changes, self.serial, self.base,
+                                   self.stamps))
         return (restore_stores, (self.parameters, self.variables, self.tasks,
                                  self.config, self.keystore, self.system, self.engine.name,
-                                 self.namespaces))
+                                 self.namespaces,
+                                 None if self.stamps is None else (self.serial, self.stamps)))

@@ -10,6 +10,7 @@ __all__ = [
     "ContextError",
     "InvalidExpression",
     "LimitExceeded",
+    "MergeConflict",
     "SerializationError",
     "TypeConversion",
     "VariableNotFound",
@@ -57,3 +58,17 @@ class LimitExceeded(ContextError):
     def __init__(self, message: str, limit: str = "") -> None:
         super().__init__(message)
         self.limit = limit
+
+
+class MergeConflict(ContextError):
+    """``merge(fork, conflict="error")`` found a key that both the context and its fork
+    changed since the fork was made; nothing was merged.
+
+    ``namespace`` is the namespace (as ``export()`` names it) and ``key`` the key in it
+    (None for a namespace replaced whole: the pack config, the keystore).
+    """
+
+    def __init__(self, message: str, namespace: str = "", key: object = None) -> None:
+        super().__init__(message)
+        self.namespace = namespace
+        self.key = key

@@ -1,0 +1,107 @@
+"""The pure-Python twin's evaluator: what ``fastctx._core`` runs per render in C
+(``_render_parts``, ``_part_text``, ``_eval``), here as ``render_parts``, ``_part_text`` and
+``evaluate_node``. ``fastctx._core_py`` calls them; they reach the context only through its
+public look-ups (``lookup``, ``lookup_or_missing``, ``last_result``, ``last_outcome``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._data import MISSING, join_output, to_text
+from ._opcodes import (
+    COMPARE,
+    OP_AND,
+    OP_BINOP,
+    OP_CALL,
+    OP_CALL_REG,
+    OP_CMP,
+    OP_CONCAT,
+    OP_COND,
+    OP_CONST,
+    OP_DICT,
+    OP_LIST,
+    OP_NEG,
+    OP_NOT,
+    OP_OR,
+    OP_OUTCOME,
+    OP_PATH,
+    OP_POS,
+    OP_RESULT,
+    OP_SOFT,
+    OP_TUPLE,
+    REG_PASS_CONTEXT,
+)
+from ._operators import binop, concat
+from ._sandbox import soft_missing
+
+__all__ = ["evaluate_node", "render_parts"]
+
+
+def render_parts(ctx: Any, parts: tuple[Any, ...]) -> str:
+    """A fast-path template: literal strings, path look-ups and compiled expressions."""
+    return join_output(_part_text(ctx, part) for part in parts)
+
+
+def _part_text(ctx: Any, part: Any) -> str:
+    if type(part) is str:
+        return part
+    if type(part[0]) is str:
+        return to_text(ctx.lookup(part))
+    return to_text(evaluate_node(ctx, part))
+
+
+def evaluate_node(ctx: Any, node: tuple[Any, ...]) -> Any:
+    """Evaluate a compiled expression with the operators' Python (and Jinja2) semantics."""
+    op = node[0]
+    if op == OP_PATH:
+        return ctx.lookup(node[1])
+    if op == OP_CONST:
+        return node[1]
+    if op == OP_CMP:
+        left = evaluate_node(ctx, node[1])
+        result: Any = True
+        for code, operand in node[2]:
+            right = evaluate_node(ctx, operand)
+            result = COMPARE[code](left, right)
+            if not result:
+                return result
+            left = right
+        return result
+    if op == OP_AND:
+        left = evaluate_node(ctx, node[1])
+        return evaluate_node(ctx, node[2]) if left else left
+    if op == OP_OR:
+        left = evaluate_node(ctx, node[1])
+        return left if left else evaluate_node(ctx, node[2])
+    if op == OP_NOT:
+        return not evaluate_node(ctx, node[1])
+    if op == OP_CALL:
+        return node[1](*[evaluate_node(ctx, arg) for arg in node[2]])
+    if op == OP_CALL_REG:  # Registered.__call__: the rule the compiled core copies
+        args = [evaluate_node(ctx, arg) for arg in node[2]]
+        return node[4](ctx, *args) if node[3] & REG_PASS_CONTEXT else node[4](*args)
+    if op == OP_BINOP:
+        return binop(node[1], evaluate_node(ctx, node[2]), evaluate_node(ctx, node[3]))
+    if op == OP_SOFT:
+        value = ctx.lookup_or_missing(node[1])
+        return soft_missing(node[1]) if value is MISSING else value
+    if op == OP_CONCAT:
+        return concat([evaluate_node(ctx, arg) for arg in node[1]])
+    if op == OP_COND:
+        return evaluate_node(ctx, node[2] if evaluate_node(ctx, node[1]) else node[3])
+    if op == OP_NEG:
+        return -evaluate_node(ctx, node[1])
+    if op == OP_POS:
+        return +evaluate_node(ctx, node[1])
+    if op == OP_LIST:
+        return [evaluate_node(ctx, arg) for arg in node[1]]
+    if op == OP_TUPLE:
+        return tuple([evaluate_node(ctx, arg) for arg in node[1]])
+    if op == OP_DICT:  # every key and value first, then the dict: as Python's {k: v} display
+        return dict([(evaluate_node(ctx, k), evaluate_node(ctx, v)) for k, v in node[1]])
+    if op == OP_RESULT:
+        return ctx.last_result
+    if op == OP_OUTCOME:
+        return ctx.last_outcome is node[1]
+    raise AssertionError(f"unknown opcode {op}")
