@@ -49,6 +49,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "render_json": ("render_json of the 4-field task input",
                     "lambda: view.render_json(TASK_INPUT)"),
     "iteration": ("with_item + when + render_json", "lambda: fastctx_iteration(ctx, item, 7)"),
+    "fork lookup": ("render {{ item.host }} through a fork that wrote a variable",
+                    "lambda: fork_view.render_template(LOOKUP)"),
     "registered call": ("render {{ shout(item.host) }} on an engine",
                         "lambda: engine_view.render_template(REGISTERED_CALL)"),
     "jinja2 lookup": ("cached Jinja2 {{ item.host }} (baseline)",
@@ -68,6 +70,9 @@ results = make_task_results(5)
 ctx = build_context(cls, results)
 item = make_items(8)[7]
 view = ctx.with_item(item, 7)
+branch = ctx.fork()
+branch.set_var("own", 1)
+fork_view = branch.with_item(item, 7)
 engine_view = build_context(cls, results, workload_engine()).with_item(item, 7)
 jinja = JinjaBaseline()
 scope = dict(plain_context(results), item=item, index=7)

@@ -44,7 +44,13 @@ from typing import Any
 import pytest
 
 import fastctx
-from fastctx import InvalidExpression, TaskOutcome, TypeConversion, VariableNotFound
+from fastctx import (
+    InvalidExpression,
+    SerializationError,
+    TaskOutcome,
+    TypeConversion,
+    VariableNotFound,
+)
 from fastctx._impl import context_class
 
 MAX_OBJECTS = 20  # gc-tracked objects made by the loop and kept
@@ -147,6 +153,8 @@ def operations(wc_class: type) -> dict[str, tuple[Callable[[], Any], int]]:
         "fork_render": (lambda: fork_view.render_template("{{ own }} {{ item.host }}"), 1),
         "fork_pickle": (lambda: pickle.loads(pickle.dumps(fork_view)), 20),
         "update_var": (lambda: view.update_var("counter", lambda old: value), 1),
+        "json_check_refused": (_raises(lambda: view.set_var("bad", [{"a": [1, {2: 3}]}] * 40),
+                                       SerializationError), 1),
         "publish_sequential": (lambda: view.publish_from_result(
             {"n": 3}, ["whole"], PUBLISH_MAP, sequential=True), 10),
         "clone": (view.clone, 1),

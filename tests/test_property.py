@@ -326,6 +326,37 @@ def test_cores_agree() -> None:
         Lockstep, settings=settings(SETTINGS, max_examples=60, stateful_step_count=30))
 
 
+DEEP = st.integers(0, 12).map(lambda n: _nested(n))
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+BIG_INTS = st.sampled_from([2**14_000, 2**14_001, -(2**14_001), 2**63, -(2**63) - 1])
+
+
+@pytest.mark.c_extension
+@settings(SETTINGS, max_examples=300)
+@given(value=st.recursive(JSON | NOT_JSON | BIG_INTS | DEEP, lambda inner: st.lists(
+    inner, max_size=3) | st.dictionaries(KEYS | st.integers(0, 2), inner, max_size=3),
+    max_leaves=10))
+def test_json_checks_agree(value: Any) -> None:
+    """The compiled JSON-shape check and fastctx._data's accept and refuse alike, with the
+    same message (the first fault found, in the same order)."""
+    from fastctx import _data, _stores, limits
+
+    old = limits.configure(max_depth=8)
+    try:
+        assert outcome(lambda: _stores.check_json(value, "v")) == outcome(
+            lambda: _data.check_json(value, "v"))
+    finally:
+        limits.configure(**old)
+
+
 # -- (b) export and import -------------------------------------------------------------------
 def _other_class(wc_class: type) -> type | None:
     other = "python" if wc_class.implementation == "cython" else "cython"

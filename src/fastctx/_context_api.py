@@ -121,9 +121,10 @@ def publish_from_result(
         if sequential:
             ctx.merge(view, conflict="last")
             return
+    stores = ctx._shared_stores()
     for name, value in values.items():
-        check_json(value, f"variable {name!r}")
-    _forks.update(ctx._shared_stores(), "variables", values)
+        stores.check(value, f"variable {name!r}")
+    _forks.update(stores, "variables", values)
 
 
 def export(ctx: ContextLike, include_secrets: bool) -> dict[str, Any]:

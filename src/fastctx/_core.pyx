@@ -15,20 +15,21 @@ cdef extern from "Python.h":
     object PyDictProxy_New(object mapping)  # types.MappingProxyType: a read-only view
     Py_ssize_t PyDict_GET_SIZE(object mapping)  # len() of a dict, no call
 
-from fastctx._stores cimport (ROOT_CONFIG, ROOT_KEYSTORE, ROOT_SYSTEM, ROOT_TASKS,
-                              ROOT_VARIABLES, Stores, _fresh, _lookup, _lookup_or_missing,
-                              _put, _resolve, _to_text)
+from fastctx._stores cimport (ROOT_CONFIG, ROOT_KEYSTORE, ROOT_SYSTEM, ROOT_TASKS, ROOT_VARIABLES,
+                              Stores, _fresh, _lookup, _lookup_or_missing, _put, _resolve,
+                              _to_text, check_json)
 
 from fastctx import _context_api, _forks, _opcodes, limits
 from fastctx._cache import touch
-from fastctx._data import (MISSING, check_index, check_json, check_name, check_outcome,
-                           initial_system, new_config, new_store, output_too_long,
-                           too_deep, truthy as _py_truthy)
+from fastctx._data import (MISSING, check_index, check_name, check_outcome, initial_system,
+                           new_config, new_store, output_too_long, too_deep,
+                           truthy as _py_truthy)
 from fastctx._pickle import restore_context
 from fastctx._reporting import error_for
 from fastctx._operators import binop, concat
 from fastctx._sandbox import Missing, soft_missing
-from fastctx._templating import classify_json_string, compile_expression, compile_template, native
+from fastctx._templating import (classify_json_string, compile_expression, compile_template,
+                                 native)
 from fastctx.errors import TypeConversion
 
 __all__ = ["WorkflowContext"]

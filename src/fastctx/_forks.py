@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._data import check_json, check_name, snapshot
+from ._data import check_name, snapshot
 from .errors import MergeConflict, TypeConversion
 
 __all__ = ["KEYED", "changes", "fresh", "merge", "sync", "update", "update_var", "write"]
@@ -111,7 +111,7 @@ def update_var(stores: Any, name: str, fn: Callable[[Any], Any]) -> Any:
         raise TypeConversion(f"update_var needs a function, not {type(fn).__name__}")
     check_name(name)
     with stores.lock:
-        value = check_json(fn(stores.variables.get(name)), f"variable {name!r}")
+        value = stores.check(fn(stores.variables.get(name)), f"variable {name!r}")
         if stores.tracked:
             _write(stores, "variables", name, value)
         else:
@@ -175,4 +175,4 @@ def _decide(stores: Any, name: str, key: Any, value: Any, conflict: str | Resolv
         raise MergeConflict(f"merge conflict: {where} was changed by both the context and "
                             "its fork since the fork was made", public, key)
     assert callable(conflict)
-    return check_json(conflict(public, key, theirs, value), f"merged {public} {key!r}")
+    return stores.check(conflict(public, key, theirs, value), f"merged {public} {key!r}")

@@ -28,6 +28,7 @@ cdef class Stores:
 cdef object _resolve(Stores stores, object item, object index, object name)
 cdef object _lookup(Stores stores, object item, object index, tuple path)
 cdef object _lookup_or_missing(Stores stores, object item, object index, tuple path)
+cpdef object check_json(object value, str what)
 cdef int _put(Stores stores, int code, object key, object value) except -1
 cdef str _other_text(object value)
 

@@ -8,9 +8,18 @@ has the same ``Stores``, and the look-ups as methods of its context.
 """
 
 from fastctx import _context_api
-from fastctx import _forks
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.dict cimport PyDict_Next
+from cpython.list cimport PyList_GET_ITEM
+from cpython.object cimport PyObject
+from libc.math cimport isfinite
+
+from fastctx import _forks, limits
 from fastctx._data import (MISSING, ROOTS, describe_path, missing_message, root_message,
-                           to_text as _py_to_text)
+                           to_text as _py_to_text, too_deep, _MAX_INT_BITS)
+from fastctx.errors import SerializationError
 from fastctx._engine import check_engine
 from fastctx.errors import VariableNotFound
 from fastctx._pickle import restore_fork, restore_stores
@@ -54,6 +63,11 @@ cdef class Stores:
         if forked is not None:  # a pickle's: (serial, stamps) of stores that had forks
             self.serial, self.stamps = forked
             self.tracked = True
+
+    def check(self, value, what):
+        """``value`` if it is JSON-shaped within the nesting limit, else raise naming
+        ``what``: fastctx._data.check_json, compiled (check_json below)."""
+        return check_json(value, what)
 
     def fork(self):
         """New stores over these: the same tables until the fork writes (fastctx._forks)."""
@@ -202,3 +216,78 @@ cdef int _put(Stores stores, int code, object key, object value) except -1:
 cdef str _other_text(object value):
     # what _to_text (_stores.pxd) does not print itself
     return _py_to_text(value)
+
+
+# -- the JSON-shape check ----------------------------------------------------------------------
+cpdef object check_json(object value, str what):
+    # fastctx._data.check_json, the same checks and messages, in the same order: iterative
+    # (last in, first out), only containers wait, their depths beside them in a C array
+    cdef Py_ssize_t max_depth = limits.current().max_depth, depth, n, at
+    cdef PyObject *key
+    cdef PyObject *member
+    cdef list containers = []
+    cdef Depths depths = Depths()
+    _check_member(value, 0, containers, depths, what)
+    while containers:
+        container = containers.pop()
+        depths.n -= 1
+        depth = depths.at[depths.n]
+        if depth >= max_depth:
+            too_deep(what)
+        depth += 1
+        at = 0
+        if type(container) is dict:
+            while PyDict_Next(container, &at, &key, &member):  # borrowed references
+                if type(<object>key) is not str:
+                    raise SerializationError(f"{what}: object keys must be strings, not "
+                                             f"{type(<object>key).__name__}")
+                _check_member(<object>member, depth, containers, depths, what)
+        else:
+            n = len(<list>container)
+            while at < n:
+                _check_member(<object>PyList_GET_ITEM(container, at), depth, containers,
+                              depths, what)
+                at += 1
+    return value
+
+
+cdef class Depths:
+    # a growing C array of depths (freed with the object, whatever raised)
+    cdef Py_ssize_t *at
+    cdef Py_ssize_t n, size
+
+    def __dealloc__(self):
+        PyMem_Free(self.at)
+
+    cdef int push(self, Py_ssize_t depth) except -1:
+        cdef Py_ssize_t *grown
+        if self.n == self.size:
+            self.size = self.size * 2 + 16
+            grown = <Py_ssize_t *>PyMem_Realloc(self.at, self.size * sizeof(Py_ssize_t))
+            if grown is NULL:
+                raise MemoryError()
+            self.at = grown
+        self.at[self.n] = depth
+        self.n += 1
+        return 0
+
+
+cdef inline int _check_member(object item, Py_ssize_t depth, list containers, Depths depths,
+                              str what) except -1:
+    cdef type kind = type(item)
+    cdef int overflow
+    if kind is str or kind is bool or item is None:
+        return 0
+    if kind is int:
+        PyLong_AsLongLongAndOverflow(item, &overflow)
+        if overflow and item.bit_length() > _MAX_INT_BITS:
+            raise SerializationError(f"{what}: an integer too large to write as JSON")
+    elif kind is float:
+        if not isfinite(PyFloat_AS_DOUBLE(item)):
+            raise SerializationError(f"{what}: NaN and infinity are not JSON values")
+    elif kind is dict or kind is list:
+        containers.append(item)
+        depths.push(depth)
+    else:
+        raise SerializationError(f"{what}: a {kind.__name__} is not a JSON value")
+    return 0

@@ -8,6 +8,7 @@ from threading import RLock
 from typing import Any
 
 from . import _context_api
+from ._data import check_json
 from ._engine import Engine, check_engine
 from ._pickle import restore_fork, restore_stores
 
@@ -74,6 +75,11 @@ class Stores:
         if forked is not None:  # a pickle's: (serial, stamps) of stores that had forks
             self.serial, self.stamps = forked
             self.tracked = True
+
+    def check(self, value: Any, what: str) -> Any:
+        """``value`` if it is JSON-shaped within the nesting limit, else raise naming
+        ``what`` (fastctx._data.check_json; the compiled core has it in C)."""
+        return check_json(value, what)
 
     def fork(self) -> Stores:
         """New stores over these: the same tables until the fork writes (fastctx._forks)."""
