@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from . import _forks
+from . import _forks, _secrets
 from ._data import check_json, check_name, new_store, snapshot
 from ._outcome import TaskOutcome
 from .errors import (
@@ -127,14 +127,15 @@ def publish_from_result(
     _forks.update(stores, "variables", values)
 
 
-def export(ctx: ContextLike, include_secrets: bool) -> dict[str, Any]:
+def export(ctx: ContextLike, include_secrets: bool, redact: bool = False) -> dict[str, Any]:
     keys = EXPORT_KEYS + SECRET_KEYS if include_secrets else EXPORT_KEYS
     views = {key: getattr(ctx, key) for key in keys}
     data = {key: None if view is None else dict(view) for key, view in views.items()}
     namespaces = ctx._shared_stores().namespaces
     if namespaces is not None:
         data[NAMESPACES_KEY] = {name: snapshot(store) for name, store in namespaces.items()}
-    return _json_copy(data)  # type: ignore[no-any-return]
+    copied: dict[str, Any] = _json_copy(data)
+    return _secrets.redact(ctx, copied) if redact else copied
 
 
 def export_variables(ctx: ContextLike) -> dict[str, Any]:
@@ -203,7 +204,8 @@ def deep_copy(ctx: C, memo: dict[int, Any]) -> C:
         stores.parameters, stores.variables, stores.tasks, stores.config, stores.keystore,
         stores.system)], stores.engine, copy.deepcopy(
             None if stores.namespaces is None else {
-                name: snapshot(store) for name, store in stores.namespaces.items()}, memo))
+                name: snapshot(store) for name, store in stores.namespaces.items()}, memo),
+        marks=copy.deepcopy(stores.marks, memo))
     last = None if ctx.last_outcome is None else (copy.deepcopy(ctx.last_result, memo),
                                                   ctx.last_outcome)
     cls: Any = type(ctx)

@@ -16,10 +16,11 @@ cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object mapping)  # len() of a dict, no call
 
 from fastctx._stores cimport (ROOT_CONFIG, ROOT_KEYSTORE, ROOT_SYSTEM, ROOT_TASKS, ROOT_VARIABLES,
-                              Stores, _fresh, _lookup, _lookup_or_missing, _put, _resolve,
+                              Stores, _call_registered, _fresh, _lookup, _lookup_or_missing, _put,
+                              _resolve,
                               _to_text, check_json)
 
-from fastctx import _context_api, _forks, _opcodes, limits
+from fastctx import _context_api, _forks, _opcodes, _secrets, limits
 from fastctx._cache import touch
 from fastctx._data import (MISSING, check_index, check_name, check_outcome, initial_system,
                            new_config, new_store, output_too_long, too_deep,
@@ -243,14 +244,11 @@ cdef class WorkflowContext:
         if _to_enter(stores):
             return _limited(self.evaluate, stores, expression)
         if type(expression) is not str:
-            raise TypeConversion(
-                f"an expression must be a string, not {type(expression).__name__}")
+            raise TypeConversion(f"an expression must be a string, not {type(expression).__name__}")
         return _evaluate(self, <str>expression, <str>expression)
 
     def evaluate_condition(self, condition):
-        """A bare expression, judged by plain truthiness (None, false, 0, "", [] and {} are
-        false), or a template, whose rendered text is judged by its words (false, no, off, 0
-        and "" are false, any other text true)."""
+        """Whether a condition holds (see the twin's docstring for how it is judged)."""
         cdef Stores stores = _stores_of(self)
         if _to_enter(stores):
             return _limited(self.evaluate_condition, stores, condition)
@@ -262,9 +260,12 @@ cdef class WorkflowContext:
             return _py_truthy(_render_string(self, <str>condition))
         return bool(_evaluate(self, <str>condition, <str>condition))
 
-    def render_json(self, value):
-        """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
+    def render_json(self, value, *, track_secrets=False):
+        """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type; with
+        ``track_secrets``, also the JSON Pointers of the fields computed from a secret."""
         cdef Stores stores = _stores_of(self)
+        if track_secrets:
+            return _secrets.render_tracked(self, value)
         if _to_enter(stores):
             return _limited(self.render_json, stores, value)
         return _render_value(self, value, 0, (
@@ -276,9 +277,13 @@ cdef class WorkflowContext:
         """Publish a task's result into workflow variables (see the twin's docstring)."""
         _context_api.publish_from_result(self, result, publish_vars, publish_map, sequential)
 
-    def export(self, *, include_secrets=False):
-        """A JSON-safe copy of the stores; the keystore only with ``include_secrets``."""
-        return _context_api.export(self, include_secrets)
+    def export(self, *, include_secrets=False, redact=False):
+        """A JSON-safe copy of the stores (see the twin's docstring)."""
+        return _context_api.export(self, include_secrets, redact)
+
+    def mark_secret(self, namespace, pointer):
+        """Mark the value at a JSON Pointer of a namespace secret (see the twin's docstring)."""
+        _secrets.mark(_stores_of(self), namespace, pointer)
 
     def export_variables(self):
         """A JSON-safe copy of the workflow variables."""
@@ -355,7 +360,6 @@ cdef long C_TUPLE = _opcodes.OP_TUPLE, C_DICT = _opcodes.OP_DICT, C_COND = _opco
 cdef long C_CALL = _opcodes.OP_CALL, C_RESULT = _opcodes.OP_RESULT
 cdef long C_OUTCOME = _opcodes.OP_OUTCOME, C_IN = _opcodes.CMP_IN, C_NOTIN = _opcodes.CMP_NOTIN
 cdef long C_CALL_REG = _opcodes.OP_CALL_REG
-cdef long C_REG_PASS_CONTEXT = _opcodes.REG_PASS_CONTEXT, C_REG_TEST = _opcodes.REG_TEST
 cdef object _IN_FORCE = limits._IN_FORCE  # the ContextVar of the limits in force
 # Set at the first render under an engine's own limits, never cleared (so no race between
 # threads can lose it): until then no context can be inside another engine's limits, and an
@@ -484,7 +488,7 @@ cdef object _eval(WorkflowContext ctx, tuple node):
     if op == C_CALL:
         return node[1](*[_eval(ctx, <tuple>arg) for arg in <tuple>node[2]])
     if op == C_CALL_REG:
-        return _call_registered(ctx, node)
+        return _call_registered(node, [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]], ctx)
     if op == C_BINOP:
         return binop(node[1], _eval(ctx, <tuple>node[2]), _eval(ctx, <tuple>node[3]))
     if op == C_SOFT:
@@ -510,24 +514,6 @@ cdef object _eval(WorkflowContext ctx, tuple node):
     if op == C_OUTCOME:
         return ctx._last is not None and (<tuple>ctx._last)[1] is node[1]
     raise AssertionError(f"unknown opcode {op}")
-
-
-cdef object _call_registered(WorkflowContext ctx, tuple node):
-    # fastctx._engine.Registered.__call__, with the accepted scalars judged here
-    cdef list args = [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]]
-    cdef long flags = node[3]
-    if flags & C_REG_PASS_CONTEXT:
-        args.insert(0, ctx)
-    try:
-        value = node[1](*args)
-    except Exception as exc:
-        error = node[4].failure(exc)
-    else:
-        if value is True or value is False or (
-                not flags & C_REG_TEST and (type(value) is str or value is None)):
-            return value
-        return node[4].check(value)
-    raise error  # outside the except: the original is not chained
 
 
 cdef object _render_value(WorkflowContext ctx, object value, int depth, int max_depth):

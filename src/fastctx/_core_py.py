@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from . import _context_api, _forks, limits
+from . import _context_api, _forks, _secrets, limits
 from ._cache import touch
 from ._data import (
     MISSING,
@@ -330,9 +330,16 @@ class WorkflowContext:
             return truthy(_render_string(self, condition))
         return bool(_evaluate(self, condition, condition))
 
-    def render_json(self, value: Any) -> Any:
-        """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type."""
+    def render_json(self, value: Any, *, track_secrets: bool = False) -> Any:
+        """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type.
+
+        With ``track_secrets``, return ``(value, secret_paths)``: the JSON Pointers of the
+        fields computed from a secret (the keystore, or a path marked with
+        :meth:`mark_secret`), through any filter, operator or function (fastctx._secrets
+        says how they are found)."""
         stores = _stores_of(self)
+        if track_secrets:
+            return _secrets.render_tracked(self, value)
         if _IN_FORCE.get() is not stores.limits:
             return _limited(self.render_json, stores, value)
         in_force = limits.LIMITS if stores.limits is None else stores.limits
@@ -357,9 +364,19 @@ class WorkflowContext:
         """
         _context_api.publish_from_result(self, result, publish_vars, publish_map, sequential)
 
-    def export(self, *, include_secrets: bool = False) -> dict[str, Any]:
-        """A JSON-safe copy of the stores; the keystore only with ``include_secrets``."""
-        return _context_api.export(self, include_secrets)
+    def export(self, *, include_secrets: bool = False, redact: bool = False) -> dict[str, Any]:
+        """A JSON-safe copy of the stores; the keystore only with ``include_secrets``. With
+        ``redact``, every value at a marked path, and every string holding a keystore value
+        (in any spelling), is ``"***"`` (and so is each keystore value, if included)."""
+        return _context_api.export(self, include_secrets, redact)
+
+    def mark_secret(self, namespace: str, pointer: str) -> None:
+        """Mark the value at ``pointer`` (a JSON Pointer: ``"/token"``, ``"/users/0/pw"``;
+        ``""``: all of it) of ``namespace`` (``"parameters"``, ``"variables"``,
+        ``"task_results"``, or ``"item"``: the current item of every clone) secret, for this
+        context, its clones and its forks: ``render_json(..., track_secrets=True)`` reports
+        what is computed from it, and ``export(redact=True)`` hides it."""
+        _secrets.mark(_stores_of(self), namespace, pointer)
 
     def export_variables(self) -> dict[str, Any]:
         """A JSON-safe copy of the workflow variables."""

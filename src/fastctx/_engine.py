@@ -52,16 +52,20 @@ class Registered:
     result checked to be data and any failure reported as a :class:`ContextError` naming it.
 
     ``pass_context``: the callable receives the context being rendered first (the compiled
-    path passes it; the Jinja2 path calls :meth:`for_jinja`'s wrapper, which does)."""
+    path passes it; the Jinja2 path calls :meth:`for_jinja`'s wrapper, which does).
+    ``reads``: the root names (``"workflow"``, ``"keystore"``, ...) whose store such a callable
+    reads, its first argument (when a constant) the key in them; None: any store (secret
+    tracking then takes a field that calls it to be computed from every secret)."""
 
-    __slots__ = ("kind", "name", "function", "pass_context", "checked")
+    __slots__ = ("kind", "name", "function", "pass_context", "checked", "reads")
 
     def __init__(self, kind: str, name: str, function: Callable[..., Any], pass_context: bool,
-                 checked: bool = True) -> None:
+                 checked: bool = True, reads: tuple[str, ...] | None = None) -> None:
         self.kind = kind
         self.name = name
         self.function = function
         self.pass_context = pass_context
+        self.reads = reads
         # False only for the shipped engines' functions that hand out stored values (checked
         # when they were stored): ctx() of a 1 MB context is not walked on every call.
         self.checked = checked
@@ -199,28 +203,34 @@ class Engine:
             _ENGINES[name] = self
 
     # -- registering ---------------------------------------------------------------------
-    def function(self, name: str, pass_context: bool = False) -> Callable[[F], F]:
+    # ``reads`` (with ``pass_context``): the root names whose stores the callable reads, for
+    # secret tracking (see Registered); None: it may read any.
+    def function(self, name: str, pass_context: bool = False,
+                 reads: Iterable[str] | None = None) -> Callable[[F], F]:
         """Register the decorated callable as the function ``name(...)``."""
-        return self._decorator("function", name, pass_context)
+        return self._decorator("function", name, pass_context, reads)
 
-    def filter(self, name: str, pass_context: bool = False) -> Callable[[F], F]:
+    def filter(self, name: str, pass_context: bool = False,
+               reads: Iterable[str] | None = None) -> Callable[[F], F]:
         """Register the decorated callable as the filter ``value | name(...)``."""
-        return self._decorator("filter", name, pass_context)
+        return self._decorator("filter", name, pass_context, reads)
 
-    def test(self, name: str, pass_context: bool = False) -> Callable[[F], F]:
+    def test(self, name: str, pass_context: bool = False,
+             reads: Iterable[str] | None = None) -> Callable[[F], F]:
         """Register the decorated callable as the test ``value is name(...)``."""
-        return self._decorator("test", name, pass_context)
+        return self._decorator("test", name, pass_context, reads)
 
-    def _decorator(self, kind: str, name: str, pass_context: bool) -> Callable[[F], F]:
+    def _decorator(self, kind: str, name: str, pass_context: bool,
+                   reads: Iterable[str] | None) -> Callable[[F], F]:
         def register(function: F) -> F:
-            self._add(kind, name, function, pass_context)
+            self._add(kind, name, function, pass_context, reads=reads)
             self._build()
             return function
 
         return register
 
     def _add(self, kind: str, name: str, function: Callable[..., Any], pass_context: bool,
-             checked: bool = True) -> None:
+             checked: bool = True, reads: Iterable[str] | None = None) -> None:
         if self is _DEFAULT:
             raise ValueError("the default engine has the built-in helpers only: register "
                              "on an Engine of your own")
@@ -230,8 +240,11 @@ class Engine:
             raise ValueError(f"{kind} {name!r} must be callable")
         if kind == "function" and (name == "result" or name in OUTCOMES or name == "range"):
             raise ValueError(f"{name!r} is a workflow function: it cannot be registered")
+        roots = None if reads is None else tuple(reads)
+        if roots is not None and (type(reads) is str or not set(roots) <= set(ROOTS)):
+            raise ValueError(f"reads must list root names ({', '.join(ROOTS)}), not {reads!r}")
         registry = {"function": self.functions, "filter": self.filters, "test": self.tests}
-        registry[kind][name] = Registered(kind, name, function, pass_context, checked)
+        registry[kind][name] = Registered(kind, name, function, pass_context, checked, roots)
 
     def _build(self) -> None:
         """(Re)build the sandbox and compiler, and drop what was compiled before."""

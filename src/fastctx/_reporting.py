@@ -5,10 +5,11 @@ that names the template, and no message carries a keystore value in any spelling
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.utils import htmlsafe_json_dumps
 
 from . import limits
 from ._data import ContextView, to_text
@@ -77,8 +78,16 @@ def scrub_secrets(message: str, keystore: Mapping[str, Any]) -> str:
     """``message`` with every value in ``keystore`` (nested ones too) replaced by ``***``."""
     if not keystore:
         return message
+    for secret in secret_spellings(keystore.values()):
+        message = message.replace(secret, "***")
+    return message
+
+
+def secret_spellings(values: Iterable[Any]) -> list[str]:
+    """Every spelling (``_spellings``) of every scalar in ``values`` (nested ones too), longest
+    first, none empty: what must not be shown."""
     secrets: list[str] = []
-    stack: list[Any] = list(keystore.values())
+    stack: list[Any] = list(values)
     while stack:
         value = stack.pop()
         if type(value) is dict:
@@ -87,20 +96,18 @@ def scrub_secrets(message: str, keystore: Mapping[str, Any]) -> str:
             stack.extend(value)
         elif value is not None and type(value) is not bool:
             secrets.extend(_spellings(to_text(value)))
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret:
-            message = message.replace(secret, "***")
-    return message
+    return sorted({secret for secret in secrets if secret}, key=len, reverse=True)
 
 
 def _spellings(secret: str) -> list[str]:
-    """A secret as messages may quote it: as is, escaped by repr, ascii, unicode-escape or
-    JSON, or repr of JSON and of repr (a path text holds JSON-quoted keys and is itself quoted
-    with repr), and each of those with its single quotes escaped (what repr does to a text
-    that holds both kinds of quote)."""
+    """A secret as messages may quote it: as is, escaped by repr, ascii, unicode-escape,
+    JSON or the tojson filter, or repr of JSON and of repr (a path text holds JSON-quoted keys
+    and is itself quoted with repr), and each of those with its single quotes escaped (what
+    repr does to a text that holds both kinds of quote)."""
     as_json = json.dumps(secret, ensure_ascii=False)[1:-1]
     as_repr = repr(secret)[1:-1]
     spellings = [secret, as_json, as_repr, repr(as_json)[1:-1], repr(as_repr)[1:-1],
                  json.dumps(secret)[1:-1], ascii(secret)[1:-1],
-                 secret.encode("unicode_escape").decode("ascii")]
+                 secret.encode("unicode_escape").decode("ascii"),
+                 str(htmlsafe_json_dumps(secret))[1:-1]]  # what the tojson filter writes
     return spellings + [spelling.replace("'", "\\'") for spelling in spellings]

@@ -22,6 +22,9 @@ cdef class Stores:
     cdef public bint tracked
     cdef public Py_ssize_t serial, parent_serial, base, forks
     cdef public dict changes, stamps
+    # marks: store name -> the paths marked secret in it (fastctx._secrets), or None; shared
+    # with forks
+    cdef public dict marks
     cdef readonly object lock
 
 
@@ -29,6 +32,7 @@ cdef object _resolve(Stores stores, object item, object index, object name)
 cdef object _lookup(Stores stores, object item, object index, tuple path)
 cdef object _lookup_or_missing(Stores stores, object item, object index, tuple path)
 cpdef object check_json(object value, str what)
+cdef object _call_registered(tuple node, list args, object ctx)
 cdef int _put(Stores stores, int code, object key, object value) except -1
 cdef str _other_text(object value)
 

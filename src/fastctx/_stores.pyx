@@ -1,10 +1,13 @@
 # cython: language_level=3, binding=False, boundscheck=False, wraparound=False
-"""Cython core of fastctx, lower half: the stores every clone shares, and the look-ups through
-them (``_resolve``, ``_lookup``) with the compiled data rule ``_step`` (which defers to
-``fastctx._data`` for everything else).
+"""Cython core of fastctx, lower half: the stores every clone shares (and forks, with
+``fastctx._forks``), the look-ups through them (``_resolve``, ``_lookup``) with the compiled
+data rules (``_step``; ``_to_text`` in ``_stores.pxd``), the writes (``_put``), the JSON-shape
+check of stored values (``check_json``) and the call of a registered function
+(``_call_registered``); each defers to ``fastctx._data`` or ``fastctx._engine`` for the rest.
 
-``fastctx._core`` cimports what ``_stores.pxd`` declares. The pure-Python twin (``_core_py``)
-has the same ``Stores``, and the look-ups as methods of its context.
+``fastctx._core`` cimports what ``_stores.pxd`` declares. The pure-Python twin has the same
+``Stores`` (``_stores_py``), the look-ups as methods of its context (``_core_py``) and the
+rest in ``_data``, ``_engine`` and ``_evaluate_py``.
 """
 
 from fastctx import _context_api
@@ -16,7 +19,7 @@ from cpython.list cimport PyList_GET_ITEM
 from cpython.object cimport PyObject
 from libc.math cimport isfinite
 
-from fastctx import _forks, limits
+from fastctx import _forks, _opcodes, limits
 from fastctx._data import (MISSING, ROOTS, describe_path, missing_message, root_message,
                            to_text as _py_to_text, too_deep, _MAX_INT_BITS)
 from fastctx.errors import SerializationError
@@ -45,7 +48,8 @@ cdef class Stores:
     # the engine, or None; lru_from: a cache hit is recorded once a cache is bigger than this.
 
     def __init__(self, dict parameters, dict variables, dict tasks, dict config,
-                 dict keystore, dict system, engine=None, namespaces=None, forked=None):
+                 dict keystore, dict system, engine=None, namespaces=None, forked=None,
+                 marks=None):
         self.parameters = parameters
         self.variables = variables
         self.tasks = tasks
@@ -63,6 +67,7 @@ cdef class Stores:
         if forked is not None:  # a pickle's: (serial, stamps) of stores that had forks
             self.serial, self.stamps = forked
             self.tracked = True
+        self.marks = {} if marks is None else marks
 
     def check(self, value, what):
         """``value`` if it is JSON-shaped within the nesting limit, else raise naming
@@ -90,6 +95,7 @@ cdef class Stores:
         new.expressions = self.expressions
         new.json_strings = self.json_strings
         new.lru_from = self.lru_from
+        new.marks = self.marks
         new.lock = RLock()
         new.parent = self
         new.tracked = True
@@ -113,7 +119,8 @@ cdef class Stores:
                                    self.stamps))
         return (restore_stores, (self.parameters, self.variables, self.tasks, self.config,
                                  self.keystore, self.system, self.engine.name, self.namespaces,
-                                 None if self.stamps is None else (self.serial, self.stamps)))
+                                 None if self.stamps is None else (self.serial, self.stamps),
+                                 self.marks))
 
 
 # The look-ups take what they read of a context (its stores, item and index) rather than the
@@ -210,6 +217,28 @@ cdef int _put(Stores stores, int code, object key, object value) except -1:
     else:
         stores.keystore = value
     return 0
+
+
+# -- registered calls --------------------------------------------------------------------------
+cdef long C_REG_PASS_CONTEXT = _opcodes.REG_PASS_CONTEXT, C_REG_TEST = _opcodes.REG_TEST
+
+
+cdef object _call_registered(tuple node, list args, object ctx):
+    # An OP_CALL_REG node called with its evaluated args: fastctx._engine.Registered.__call__,
+    # with the accepted scalars judged here (fastctx._core's evaluator calls it)
+    cdef long flags = node[3]
+    if flags & C_REG_PASS_CONTEXT:
+        args.insert(0, ctx)
+    try:
+        value = node[1](*args)
+    except Exception as exc:
+        error = node[4].failure(exc)
+    else:
+        if value is True or value is False or (
+                not flags & C_REG_TEST and (type(value) is str or value is None)):
+            return value
+        return node[4].check(value)
+    raise error  # outside the except: the original is not chained
 
 
 # -- printing ----------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ class Stores:
                  "namespaces", "limits", "templates", "expressions", "json_strings", "lru_from",
                  # forks: fastctx._forks, and the compiled core's _stores.pxd, say what these are
                  "parent", "tracked", "serial", "parent_serial", "base", "changes", "stamps",
-                 "forks", "lock")
+                 "forks", "lock", "marks")
 
     def __init__(
         self,
@@ -51,6 +51,7 @@ class Stores:
         engine: Engine | None = None,
         namespaces: dict[str, dict[str, Any]] | None = None,
         forked: tuple[int, dict[Any, int]] | None = None,
+        marks: dict[str, set[tuple[Any, ...]]] | None = None,
     ) -> None:
         self.parameters = parameters
         self.variables = variables
@@ -75,6 +76,7 @@ class Stores:
         if forked is not None:  # a pickle's: (serial, stamps) of stores that had forks
             self.serial, self.stamps = forked
             self.tracked = True
+        self.marks = {} if marks is None else marks
 
     def check(self, value: Any, what: str) -> Any:
         """``value`` if it is JSON-shaped within the nesting limit, else raise naming
@@ -92,6 +94,7 @@ class Stores:
         for name in self.__slots__[:13]:  # the stores, the engine and what it holds
             setattr(new, name, getattr(self, name))
         new.lock = RLock()
+        new.marks = self.marks
         new.parent = self
         new.tracked = True
         new.serial = new.forks = 0
@@ -117,4 +120,5 @@ class Stores:
         return (restore_stores, (self.parameters, self.variables, self.tasks,
                                  self.config, self.keystore, self.system, self.engine.name,
                                  self.namespaces,
-                                 None if self.stamps is None else (self.serial, self.stamps)))
+                                 None if self.stamps is None else (self.serial, self.stamps),
+                                 self.marks))

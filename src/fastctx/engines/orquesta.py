@@ -146,13 +146,14 @@ def st2kv(context: Any, key: str, decrypt: bool = False, default: Any = MISSING)
 def _make_engine() -> Engine:
     engine = Engine("orquesta", printing="jinja2")
     # ctx(), item() and task() hand out stored values, checked when they were stored: not
-    # walked again on every call (ctx() of a 1 MB context would be)
-    given_context: dict[str, tuple[Callable[..., Any], bool]] = {
-        "ctx": (ctx, False), "item": (item, False), "task": (task, False),
-        "task_status": (task_status, True), "completed": (completed, True),
-        "st2kv": (st2kv, True)}
-    for name, (function, checked) in given_context.items():
-        engine._add("function", name, function, True, checked=checked)
+    # walked again on every call (ctx() of a 1 MB context would be). Each says which stores
+    # it reads, for secret tracking.
+    given_context: dict[str, tuple[Callable[..., Any], bool, tuple[str, ...]]] = {
+        "ctx": (ctx, False, ("parameters", "workflow")), "item": (item, False, ("item",)),
+        "task": (task, False, ("task",)), "task_status": (task_status, True, ("task",)),
+        "completed": (completed, True, ("task",)), "st2kv": (st2kv, True, ("keystore",))}
+    for name, (function, checked, reads) in given_context.items():
+        engine._add("function", name, function, True, checked=checked, reads=reads)
     # StackStorm's filters, each also a function; json_parse and json_dump are StackStorm's
     # other names of from_json_string and to_json_string
     st2: dict[str, Callable[..., Any]] = {
