@@ -53,3 +53,24 @@ def test_extending_examples_run() -> None:
     namespace: dict[str, object] = {}
     for number, block in enumerate(blocks):
         exec(compile(block, f"docs/extending.md, block {number}", "exec"), namespace)
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.mark.skipif(not DOCS.exists(), reason="docs/ is not beside the tests")
+@pytest.mark.parametrize("page", ["forks.md", "secrets.md", "threads.md"])
+def test_page_examples_run(page: str, wc_class: type) -> None:
+    """The Python blocks of a docs page run in order, as one program, on each core (their
+    asserts are the page's claims)."""
+    blocks = re.findall(r"```python\n(.*?)```", (DOCS / page).read_text(encoding="utf-8"),
+                        re.DOTALL)
+    assert blocks
+    namespace: dict[str, object] = {}
+    for number, block in enumerate(blocks):
+        code = block.replace("from fastctx import WorkflowContext", "WorkflowContext = _wc")
+        code = code.replace("from fastctx import MergeConflict, WorkflowContext",
+                            "from fastctx import MergeConflict\nWorkflowContext = _wc")
+        code = code.replace('Engine("', f'Engine("{wc_class.implementation}-')  # one per core
+        namespace["_wc"] = wc_class
+        exec(compile(code, f"docs/{page}, block {number}", "exec"), namespace)
