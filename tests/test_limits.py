@@ -565,6 +565,24 @@ def test_max_work_bounds_loops_of_heavy_filters(wc_class: type) -> None:
         == "2312"
 
 
+def test_max_work_bounds_big_integer_arithmetic(wc_class: type) -> None:
+    big, half = 10**4000 - 7, 10**2000 + 3  # 13,300 and 6,600 bits: ~0.3 ms a division
+    ctx = wc_class({"big": big, "half": half})
+    old = limits.configure(max_work=1_000_000)  # about 650 divisions, a fifth of a second
+    try:
+        for operator in ("//", "%"):  # (a product that big is refused: max_power)
+            template = ("{% for i in range(100000) %}{% set x = parameters.big " + operator
+                        + " parameters.half %}{% endfor %}done")
+            with pytest.raises(LimitExceeded, match="max_work"):
+                ctx.render_template(template)
+    finally:
+        limits.configure(**old)
+    # small integers cost nothing beyond the loop
+    assert ctx.render_template("{% for i in range(1000) %}{% set x = i * 7 // 3 % 5 %}"
+                               "{% endfor %}done") == "done"
+    assert ctx.evaluate("parameters.big // parameters.half") == big // half
+
+
 def test_running_out_of_memory_is_named_so(wc_class: type) -> None:
     from fastctx import _reporting
 

@@ -10,8 +10,9 @@ again, one it wrote is the parent's table with its own writes on top.
 
 Writes go through this module only when the stores are *tracked* (a fork, or a context that
 has forks, whose writes are stamped for merge's conflict check); a context that was never
-forked writes its dicts directly. ``lock`` serialises the writes that go through here,
-``update_var`` and ``merge``.
+forked writes its dicts directly. ``lock`` (one for a context and all its forks, so that no
+two threads can take two locks in opposite orders) serialises the writes that go through
+here, bringing views up to date, ``update_var`` and ``merge``.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def merge(stores: Any, branch: Any, conflict: str | Resolver) -> None:
     if not (conflict in ("error", "last") or callable(conflict)):
         raise TypeConversion(
             f"conflict must be 'error', 'last' or a function, not {conflict!r}")
-    with stores.lock, branch.lock:
+    with stores.lock:  # the branch's too
         plan = []
         for name, mine in branch.changes.items():
             for key, value in mine.items():

@@ -213,6 +213,11 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return _data_step(obj, argument)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if type(left) is int and type(right) is int and operator in _QUADRATIC:
+            # schoolbook big-integer arithmetic: about 64 digit pairs (30 bits each) a unit
+            units = (left.bit_length() // 30 + 1) * (right.bit_length() // 30 + 1) >> 6
+            if units:
+                _charge_work(context.wf_work, units)  # type: ignore[attr-defined]
         return binop(operator, left, right)
 
     def call_filter(self, name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
@@ -401,6 +406,8 @@ def _charge_work(work: list[int], units: int) -> None:
             "(loop iterations, and the elements and characters filters and functions were "
             "given)", "max_work")
 
+
+_QUADRATIC = frozenset(("*", "//", "%"))  # on two ints, charged by their sizes
 
 # The units of max_work: about 0.2 µs of CPU each (measured). A loop iteration costs
 # LOOP_UNITS, a call of a filter or function CALL_UNITS and then one unit per element or

@@ -96,7 +96,7 @@ cdef class Stores:
         new.json_strings = self.json_strings
         new.lru_from = self.lru_from
         new.marks = self.marks
-        new.lock = RLock()
+        new.lock = self.lock  # one lock for a context and all its forks: no lock order
         new.parent = self
         new.tracked = True
         new.parent_serial = new.base = self.serial

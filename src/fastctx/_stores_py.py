@@ -93,7 +93,7 @@ class Stores:
         new = object.__new__(Stores)
         for name in self.__slots__[:13]:  # the stores, the engine and what it holds
             setattr(new, name, getattr(self, name))
-        new.lock = RLock()
+        new.lock = self.lock  # one lock for a context and all its forks: no lock order
         new.marks = self.marks
         new.parent = self
         new.tracked = True
