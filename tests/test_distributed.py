@@ -8,9 +8,11 @@ left empty for the compiled one's), and the caller's context is made on that cor
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import distributed_engine  # the custom engine the workers import by name
@@ -30,6 +32,7 @@ distributed = pytest.importorskip("distributed")
 
 from fastctx.distributed import ItemFailed, ItemResult, _Shipment, map_items  # noqa: E402
 
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "distributed.md"
 SECRET = "s3cr3t-distributed"
 TASK_INPUT = {"cmd": "ping -c {{ parameters.count }} {{ item.host }}", "host": "{{ item.host }}",
               "n": "{{ index }}", "token": "{{ keystore.token }}", "fixed": 3}
@@ -329,3 +332,14 @@ def test_without_dask_the_import_error_says_what_to_install() -> None:
                    "    print(exc)\n")
     assert proc.returncode == 0, proc.stderr
     assert "pip install 'fastctx[dask]'" in proc.stdout
+
+
+@pytest.mark.skipif(not DOCS.exists(), reason="docs/ is not beside the tests")
+def test_docs_examples_run() -> None:
+    """The Python blocks of docs/distributed.md run in order, as one program (each starts a
+    LocalCluster of its own; their asserts are the page's claims)."""
+    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
+    assert len(blocks) == 2
+    namespace: dict[str, object] = {"__name__": "docs_distributed"}
+    for number, block in enumerate(blocks):
+        exec(compile(block, f"docs/distributed.md, block {number}", "exec"), namespace)

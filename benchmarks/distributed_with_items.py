@@ -1,6 +1,6 @@
 """With-items on a Dask cluster: fastctx.distributed against a deep-copied dict per item.
 
-    python benchmarks/distributed.py [--items N] [--baseline-items N] [--json OUT]
+    python benchmarks/distributed_with_items.py [--items N] [--baseline-items N] [--json OUT]
 
 A LocalCluster of 2 worker processes (1 thread each) on 127.0.0.1 runs the same with-items
 task both ways, over a ~1 MB context (100 task results of ~10 KB, the workload of
@@ -26,7 +26,9 @@ The mapped function returns the rendered input either way. Two byte counts per i
   heartbeats and anything else on the machine's loopback at the time.
 
 ``--baseline-items`` runs the deep-copied dict on fewer items (its time and bytes are then
-per item over those; the table says so).
+per item over those; the table says so). Needs the ``dask`` extra. (The file is not named
+``distributed.py``: with ``benchmarks/`` on ``sys.path``, as a pytest run of ``benchmarks/``
+puts it, that name would hide Dask's ``distributed`` package.)
 """
 
 from __future__ import annotations
@@ -34,22 +36,17 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import pickle
 import sys
 import time
 import warnings
 from typing import Any
 
-# This file is named like Dask's package: take its directory off the path before importing it.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+import distributed
+import psutil  # a dependency of distributed
 
-import distributed  # noqa: E402
-import psutil  # noqa: E402 - a dependency of distributed
-
-import fastctx  # noqa: E402
-from fastctx._workload import (  # noqa: E402
+import fastctx
+from fastctx._workload import (
     TASK_INPUT,
     WHEN,
     JinjaBaseline,
@@ -60,7 +57,7 @@ from fastctx._workload import (  # noqa: E402
     plain_context,
     results_size,
 )
-from fastctx.distributed import _Shipment, map_items  # noqa: E402
+from fastctx.distributed import _Shipment, map_items
 
 WORKERS = 2
 IN_FLIGHT = 16  # tasks of the deep-copied dict run at once (bounds the cluster's memory)
