@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         # cost this benchmark measures.
         warnings.filterwarnings("ignore", message=".*[Ll]arge")
         with distributed.LocalCluster(n_workers=WORKERS, processes=True, threads_per_worker=1,
-                                      host="127.0.0.1", dashboard_address=None) as cluster, \
+                                      host="127.0.0.1", dashboard_address=":0") as cluster, \
                 distributed.Client(cluster) as client:
             client.wait_for_workers(WORKERS)
             rows = {"fastctx": run_fastctx(client, ctx, items),

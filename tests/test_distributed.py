@@ -43,7 +43,7 @@ def client(implementation: str) -> Iterator[Any]:
     """A client of a two-worker LocalCluster whose workers run the core under test."""
     env = {"FASTCTX_NO_EXTENSIONS": "1" if implementation == "python" else ""}
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  host="127.0.0.1", dashboard_address=None, env=env) as cluster, \
+                                  host="127.0.0.1", dashboard_address=":0", env=env) as cluster, \
             distributed.Client(cluster) as client:
         yield client
 
@@ -270,6 +270,13 @@ def test_an_engine_the_workers_lack(client: Any, wc_class: type) -> None:
     with pytest.raises(SerializationError, match="after importing distributed_engine"):
         map_items(client, ctx, range(5), echo, task_input="{{ item }}",
                   engine_modules=["distributed_engine"])
+    results = map_items(client, ctx, range(5), echo, task_input="{{ item }}", chunk_size=2,
+                        engine_modules=["no_such_engine_module"], errors="return")
+    assert [type(result.error) for result in results] == [SerializationError] * 5
+    assert [str(result.error).split(":")[0] for result in results] == \
+        [f"item {index}" for index in range(5)]
+    assert "cannot load the context: ModuleNotFoundError: No module named " \
+        "'no_such_engine_module' (after importing no_such_engine_module)" in str(results[4].error)
 
 
 def test_a_shipped_engine_by_name(client: Any, wc_class: type) -> None:

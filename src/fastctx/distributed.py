@@ -211,18 +211,15 @@ def _run_chunk(shipment: _Shipment, start: int, items: list[Any]) -> list[tuple[
     try:
         ctx = shipment.context()
     except Exception as exc:  # noqa: BLE001 - reported for every item of the chunk
-        where = distributed.get_worker().address
-        if isinstance(exc, ContextError):
-            message = f"on worker {where}: {exc}"
-            if shipment._engine_modules:
-                message += f" (after importing {', '.join(shipment._engine_modules)})"
-            else:
-                message += "; pass engine_modules= naming the module that creates the engine"
-            failure: tuple[int, Any] = (_ERROR, _portable(SerializationError(message)))
-        else:
-            failure = (_FAILED, (_qualname(exc), f"on worker {where}, loading the context: "
-                                 f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-        return [failure] * len(items)
+        message = f"on worker {distributed.get_worker().address}: "
+        if not isinstance(exc, ContextError):
+            message += f"cannot load the context: {type(exc).__name__}: "
+        message += str(exc)
+        if shipment._engine_modules:
+            message += f" (after importing {', '.join(shipment._engine_modules)})"
+        elif isinstance(exc, SerializationError):
+            message += "; pass engine_modules= naming the module that creates the engine"
+        return [(_ERROR, SerializationError(message))] * len(items)
     fn, task_input, when = shipment._fn, shipment._task_input, shipment._when
     pass_context = shipment._pass_context
     outcomes: list[tuple[int, Any]] = []
@@ -246,7 +243,7 @@ def _run_chunk(shipment: _Shipment, start: int, items: list[Any]) -> list[tuple[
 def _failure(exc: BaseException, view: WorkflowContext) -> tuple[str, str, str]:
     keystore = view.keystore
     return (_qualname(exc),
-            scrub_secrets(f"{type(exc).__name__}: {exc}", keystore),
+            scrub_secrets(f"fn raised {type(exc).__name__}: {exc}", keystore),
             scrub_secrets(traceback.format_exc(), keystore))
 
 
@@ -256,7 +253,7 @@ def _portable(exc: ContextError, view: WorkflowContext | None = None) -> Any:
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception:  # noqa: BLE001 - a user's error class that does not pickle
-        message = f"{type(exc).__name__}: {exc}"
+        message = f"{type(exc).__name__}: {exc}"  # its class does not pickle
         if view is not None:
             message = scrub_secrets(message, view.keystore)
         return (_FAILED, (_qualname(exc), message, ""))
@@ -278,5 +275,5 @@ def _error_for(kind: int, payload: Any, index: int) -> ContextError:
         error.index = index  # type: ignore[attr-defined]
         return error
     error_type, message, remote_traceback = payload
-    return ItemFailed(f"item {index}: fn raised {message}", index, error_type,
+    return ItemFailed(f"item {index}: {message}", index, error_type,
                       remote_traceback)
