@@ -78,6 +78,10 @@ def fail_on_odd(task_input: Any) -> Any:
     return task_input["n"]
 
 
+def raise_context_error(task_input: Any) -> Any:
+    raise InvalidExpression(f"the API refused token {task_input['token']}")
+
+
 def write_var(view: WorkflowContext, task_input: Any) -> Any:
     view.set_var("written_on_worker", view.current_index)
     return view.get_var("written_on_worker")
@@ -160,6 +164,24 @@ def test_context_is_loaded_once_per_worker(client: Any, ctx: WorkflowContext) ->
         client.run(stop_counting)
 
 
+@pytest.mark.slow
+def test_threads_of_one_worker_load_the_context_once(implementation: str,
+                                                     ctx: WorkflowContext) -> None:
+    """Four threads start chunks at once on one worker: one of them loads the context, the
+    others wait for it and render over the same one."""
+    env = {"FASTCTX_NO_EXTENSIONS": "1" if implementation == "python" else ""}
+    with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=4,
+                                  host="127.0.0.1", dashboard_address=":0", env=env) as cluster, \
+            distributed.Client(cluster) as client:
+        [pid] = client.run(count_context_loads).values()
+        items = _items(2_000)
+        results = map_items(client, ctx, items, echo, task_input=TASK_INPUT, chunk_size=5)
+        assert [result.value for result in results] == \
+            [ctx.with_item(item, index).render_json(TASK_INPUT)
+             for index, item in enumerate(items)]
+        assert dict(client.run(context_loads).values()) == {pid: 1}
+
+
 def test_items_go_in_chunks_not_one_task_each(client: Any, ctx: WorkflowContext) -> None:
     """10,000 items on 2 worker threads: 8 tasks by default (4 per thread)."""
     items = [{"host": f"h{i}", "enabled": True} for i in range(10_000)]
@@ -234,6 +256,14 @@ def test_a_failing_function_raises_item_failed_without_secrets(client: Any,
                         errors="return")
     assert [type(result.error) for result in results] == [type(None), ItemFailed] * 3
     assert [result.value for result in results] == [0, None, 2, None, 4, None]
+
+
+def test_a_context_error_of_the_function_passes_through_scrubbed(client: Any,
+                                                                 ctx: WorkflowContext) -> None:
+    with pytest.raises(InvalidExpression) as caught:
+        map_items(client, ctx, _items(3), raise_context_error, task_input=TASK_INPUT)
+    assert str(caught.value) == "item 0: the API refused token ***"
+    assert caught.value.index == 0  # type: ignore[attr-defined]
 
 
 def test_an_engine_limit_on_a_worker_keeps_its_name(client: Any, wc_class: type) -> None:

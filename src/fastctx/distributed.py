@@ -249,7 +249,10 @@ def _failure(exc: BaseException, view: WorkflowContext) -> tuple[str, str, str]:
 
 def _portable(exc: ContextError, view: WorkflowContext | None = None) -> Any:
     """``exc`` as it can travel back: the exception itself when it pickles and loads (the
-    classes of ``fastctx.errors`` do), else the parts of an :class:`ItemFailed`."""
+    classes of ``fastctx.errors`` do), else the parts of an :class:`ItemFailed`. Its message
+    is scrubbed of keystore values (fastctx's own never hold one; ``fn``'s might)."""
+    if view is not None and exc.args and isinstance(exc.args[0], str):
+        exc.args = (scrub_secrets(exc.args[0], view.keystore), *exc.args[1:])
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception:  # noqa: BLE001 - a user's error class that does not pickle
