@@ -29,8 +29,15 @@ from fastctx import (
 from fastctx.engines.orquesta import ENGINE as ORQUESTA
 
 distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
 
-from fastctx.distributed import ItemFailed, ItemResult, _Shipment, map_items  # noqa: E402
+from fastctx.distributed import (  # noqa: E402
+    ItemFailed,
+    ItemResult,
+    _forget,
+    _Shipment,
+    map_items,
+)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "distributed.md"
 SECRET = "s3cr3t-distributed"
@@ -40,10 +47,16 @@ TASK_INPUT = {"cmd": "ping -c {{ parameters.count }} {{ item.host }}", "host": "
 
 @pytest.fixture(scope="module")
 def client(implementation: str) -> Iterator[Any]:
-    """A client of a two-worker LocalCluster whose workers run the core under test."""
+    """A client of a two-worker LocalCluster whose workers run the core under test.
+
+    Its scheduler's active memory manager runs every 10 ms (2 s by default): it drops the
+    replicas of the shipped context that no queued chunk has asked for yet, and a worker then
+    fetches it again, so the tests see that case on every run."""
     env = {"FASTCTX_NO_EXTENSIONS": "1" if implementation == "python" else ""}
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  host="127.0.0.1", dashboard_address=":0", env=env) as cluster, \
+    with dask.config.set({"distributed.scheduler.active-memory-manager.interval": "10ms"}), \
+            distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                     host="127.0.0.1", dashboard_address=":0",
+                                     env=env) as cluster, \
             distributed.Client(cluster) as client:
         yield client
 
@@ -341,7 +354,12 @@ def test_the_shipment_shows_no_secret(ctx: WorkflowContext) -> None:
     assert SECRET not in repr(shipment) and "bytes>" in repr(shipment)
     loaded = pickle.loads(pickle.dumps(shipment))
     assert loaded.context().keystore["token"] == SECRET
-    assert loaded.context() is loaded.context()
+    again = pickle.loads(pickle.dumps(shipment))  # another copy of one call's shipment
+    first = loaded.context()
+    assert again.context() is first
+    _forget(shipment._token)  # the call ended: a later load is a new one
+    assert again.context() is not first
+    _forget(shipment._token)
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,7 @@ import math
 import pickle
 import threading
 import traceback
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -81,45 +82,61 @@ class ItemResult(Generic[R]):
         return not self.skipped and self.error is None
 
 
+#: On a worker: the contexts of the calls in progress, by shipment token, so that each is
+#: loaded once per worker process even when Dask drops the worker's copy of the shipment and
+#: fetches it again (its active memory manager drops replicas no queued task asked for yet).
+#: The caller forgets a token when its call ends; at most _KEPT are kept should a caller die.
+_LOADED: dict[str, WorkflowContext] = {}
+_LOADED_LOCK = threading.Lock()
+_KEPT = 8
+
+
+def _forget(token: str) -> None:
+    """On a worker: drop the context of a call that ended."""
+    with _LOADED_LOCK:
+        _LOADED.pop(token, None)
+
+
 class _Shipment:
     """What every worker needs once: the context (pickled by the caller), the task input, the
-    condition and the function. Dask keeps one of these per worker and hands the same object
-    to every chunk that runs there; the context is loaded from its pickle on first use."""
+    condition and the function. Dask gives it to every chunk that runs on a worker; the
+    context is loaded from its pickle by the first chunk there."""
 
-    __slots__ = ("_context", "_engine_modules", "_fn", "_lock", "_pass_context", "_pickled",
-                 "_task_input", "_when")
+    __slots__ = ("_engine_modules", "_fn", "_pass_context", "_pickled", "_task_input",
+                 "_token", "_when")
 
     def __init__(self, pickled: bytes, engine_modules: tuple[str, ...], fn: Callable[..., Any],
                  task_input: Any, when: str | bool | None, pass_context: bool) -> None:
+        self._token = uuid.uuid4().hex
         self._pickled = pickled
         self._engine_modules = engine_modules
         self._fn = fn
         self._task_input = task_input
         self._when = when
         self._pass_context = pass_context
-        self._lock = threading.Lock()
-        self._context: WorkflowContext | None = None
 
     def __getstate__(self) -> tuple[Any, ...]:
-        return (self._pickled, self._engine_modules, self._fn, self._task_input, self._when,
-                self._pass_context)
+        return (self._token, self._pickled, self._engine_modules, self._fn, self._task_input,
+                self._when, self._pass_context)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        (self._pickled, self._engine_modules, self._fn, self._task_input, self._when,
-         self._pass_context) = state
-        self._lock = threading.Lock()
-        self._context = None
+        (self._token, self._pickled, self._engine_modules, self._fn, self._task_input,
+         self._when, self._pass_context) = state
 
     def __repr__(self) -> str:  # Dask logs task arguments: never the pickle (it holds secrets)
         return f"<fastctx context shipment, {len(self._pickled):,} bytes>"
 
     def context(self) -> WorkflowContext:
-        with self._lock:
-            if self._context is None:
+        """The context, loaded on this worker's core the first time a chunk asks."""
+        with _LOADED_LOCK:
+            context = _LOADED.get(self._token)
+            if context is None:
                 for module in self._engine_modules:
                     importlib.import_module(module)
-                self._context = pickle.loads(self._pickled)  # on this worker's core
-            return self._context
+                context = _LOADED[self._token] = pickle.loads(self._pickled)
+                while len(_LOADED) > _KEPT:
+                    del _LOADED[next(iter(_LOADED))]
+            return context
 
 
 def map_items(
@@ -189,6 +206,7 @@ def map_items(
         chunks = client.gather(futures)
     finally:
         client.cancel([shipped])
+        client.run(_forget, shipment._token, on_error="ignore")
     results: list[ItemResult[R]] = []
     first_error: ContextError | None = None
     for chunk in chunks:
