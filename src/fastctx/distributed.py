@@ -38,7 +38,7 @@ __all__ = ["ItemFailed", "ItemResult", "map_items"]
 R = TypeVar("R")
 
 #: Chunks per worker thread when ``chunk_size`` is not given: enough for the scheduler to
-#: balance the load, few enough that the per-task overhead (about 1 ms) stays small.
+#: balance the load, few enough that Dask's overhead per task stays small beside the items'.
 CHUNKS_PER_THREAD = 4
 
 # Per-item outcomes as a worker sends them back: (kind, payload).
