@@ -4,7 +4,8 @@
 is there) is the first thing a fresh interpreter imports, with warnings as errors, so an
 import that only works after another module was imported, or that warns, fails.
 ``fastctx.__main__`` runs the command line when imported: it is run as ``python -m fastctx
---version`` instead.
+--version`` instead. ``fastctx.distributed`` needs the ``dask`` extra: where Dask's
+``distributed`` is not installed, its import must fail with an ImportError naming the extra.
 
 ``test_no_import_cycle``: the graph of the package's imports of its own modules, read from the
 source (``ast`` for the ``.py`` modules, module level and inside functions; a regular
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import importlib.machinery
+import importlib.util
 import os
 import re
 import subprocess
@@ -95,6 +97,11 @@ def _alone_cases() -> list[object]:
               for name in compiled_modules(PACKAGE, PACKAGE_DIR))]
 
 
+#: Modules that need an optional extra: without the package the extra installs, importing
+#: them must fail with an ImportError that says which extra to install.
+NEEDS_EXTRA = {f"{PACKAGE}.distributed": ("distributed", f"pip install '{PACKAGE}[dask]'")}
+
+
 @pytest.mark.parametrize("module", _alone_cases())
 def test_module_imports_alone(module: str) -> None:
     if module == f"{PACKAGE}.__main__":
@@ -103,6 +110,11 @@ def test_module_imports_alone(module: str) -> None:
         args = ["-c", f"import {module}"]
     proc = subprocess.run([sys.executable, "-W", "error", *args], env=_child_env(),
                           capture_output=True, text=True, timeout=120)
+    if module in NEEDS_EXTRA and importlib.util.find_spec(NEEDS_EXTRA[module][0]) is None:
+        hint = NEEDS_EXTRA[module][1]
+        assert proc.returncode == 1 and "ImportError" in proc.stderr and hint in proc.stderr, \
+            f"python -W error {' '.join(args)} without the extra:\n{proc.stderr}"
+        return
     assert proc.returncode == 0, \
         f"python -W error {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}"
 
