@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fastctx import TaskOutcome, TypeConversion, VariableNotFound
+from fastctx import InvalidExpression, TaskOutcome, TypeConversion, VariableNotFound
 
 
 @pytest.fixture
@@ -178,3 +178,16 @@ def test_outcome_is_per_clone(ctx) -> None:
     assert ctx.evaluate("result()") is None
     assert a.clone().evaluate("result()") == "ra"
     assert a.with_item(3, 2).evaluate_condition("timed_out() and item == 3")
+
+
+def test_a_condition_with_braces_is_a_template_whatever_was_cached(wc_class: type) -> None:
+    """A bare expression that holds "{{" in a string literal, once evaluated (and compiled),
+    does not make the same text a bare condition: it is still judged as a template."""
+    ctx = wc_class({}, {"x": "a"})
+    assert ctx.evaluate("'{{' ~ x") == "{{a"
+    assert ctx.render_json("{{ '{%' ~ x }}") == "{%a"
+    for condition in ("'{{' ~ x", "'{%' ~ x"):
+        with pytest.raises(InvalidExpression, match="syntax error"):
+            ctx.evaluate_condition(condition)
+    assert ctx.evaluate("x == 'a'") is True
+    assert ctx.evaluate_condition("x == 'a'") is True  # found in the cache: no scan

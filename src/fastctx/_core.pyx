@@ -7,6 +7,7 @@ Behaviour, errors and pickle format are those of the pure-Python twin ``_core_py
 import what they share from the modules below them (docs/architecture.md).
 """
 
+cimport cython
 from cpython.object cimport PyObject, PyObject_RichCompare, PyTypeObject
 from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from cpython.sequence cimport PySequence_Contains
@@ -40,6 +41,7 @@ cdef object _MissingType = Missing
 cdef tuple _EMPTY = ()
 
 
+@cython.freelist(64)  # clones and with-items views come and go by the thousand
 cdef class WorkflowContext:
     """A workflow run's context: parameters, variables, task results, pack config, keystore
     and system values in stores that every clone shares, plus a per-clone current item,
@@ -256,9 +258,10 @@ cdef class WorkflowContext:
             return condition
         if type(condition) is not str:
             raise TypeConversion(f"a condition must be a string, not {type(condition).__name__}")
-        if "{{" in <str>condition or "{%" in <str>condition:
+        program = stores.expressions.get(condition)  # a cached bare expression: no scan
+        if program is None and ("{{" in <str>condition or "{%" in <str>condition):
             return _py_truthy(_render_string(self, <str>condition))
-        return bool(_evaluate(self, <str>condition, <str>condition))
+        return bool(_evaluate(self, <str>condition, <str>condition, program))
 
     def render_json(self, value, *, track_secrets=False):
         """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type; with
@@ -429,10 +432,12 @@ cdef inline str _part_text(WorkflowContext ctx, object part):
     return _to_text(_eval(ctx, <tuple>part))
 
 
-cdef object _evaluate(WorkflowContext ctx, str expression, str name):
-    # Errors name ``name``: the template the expression was written in.
+cdef object _evaluate(WorkflowContext ctx, str expression, str name, object program=None):
+    # Errors name ``name``: the template the expression was written in. ``program``: the
+    # cached program of ``expression``, when the caller probed the cache already.
     cdef Stores stores = ctx._stores
-    program = stores.expressions.get(expression)
+    if program is None:
+        program = stores.expressions.get(expression)
     if program is None:
         program = compile_expression(expression, ctx, stores.engine)
     elif PyDict_GET_SIZE(stores.expressions) > stores.lru_from:

@@ -211,6 +211,10 @@ def compile_expression(source: str, wf: ContextView | None = None,
     except Exception as exc:  # noqa: BLE001
         error = error_for(exc, source, wf)
     else:
+        if "{{" in source or "{%" in source:
+            # not cached: the compiled core takes a condition found in this cache for a
+            # bare expression without looking for these (a template condition never is)
+            return program
         return remember(engine.expressions, source, program, engine.cache_size,
                         engine.sizes[id(engine.expressions)])
     raise error  # outside the except: the original may quote a secret
