@@ -22,7 +22,7 @@ GENERATED = HERE / "_generated"
 
 project = "fastctx"
 author = "The fastctx developers"
-copyright = "the fastctx developers"  # noqa: A001 - Sphinx's name
+copyright = "the fastctx developers"
 release = version = fastctx.__version__
 
 extensions = [

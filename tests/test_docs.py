@@ -1,11 +1,11 @@
 """The docs stay true: the package's doctests pass, every example of the documentation runs,
 and the README and the docs point only at files that exist.
 
-Each page of ``docs/`` is one program: its ```` ```python ```` blocks are executed and its
-```` ```pycon ```` blocks checked as doctests and its
-```` ```console ```` blocks (``$ fastctx ...`` and what it prints) run, in the order they appear, in one namespace (their
-asserts and outputs are the page's claims). The pages are not in an installed package: these
-tests are skipped where ``docs/`` is not beside ``tests/`` (a wheel tested from a copy).
+Each page of ``docs/`` is one program, run in the order its blocks appear: ``python`` blocks
+are executed, ``pycon`` blocks checked as doctests (one namespace for both: their asserts and
+outputs are the page's claims), ``console`` blocks (``$ fastctx ...`` and what it prints) run.
+The pages are not in an installed package: these tests are skipped where ``docs/`` is not
+beside ``tests/`` (a wheel tested from a copy).
 """
 
 from __future__ import annotations

@@ -41,7 +41,8 @@ class Browser:
     """One headless Chromium and one tab, spoken to over the DevTools pipe."""
 
     def __init__(self, executable: str, profile: str) -> None:
-        self._log = tempfile.TemporaryFile()  # Chromium's own messages, shown on a failure
+        # Chromium's own messages, shown if it stops; closed with the browser.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
 
@@ -132,7 +133,8 @@ class Browser:
             method, params = event["method"], event.get("params", {})
             if method == "Runtime.exceptionThrown":
                 details = params["exceptionDetails"]
-                found.append(f"JavaScript error: {details.get('exception', {}).get('description') or details.get('text')}")
+                exception = details.get("exception", {}).get("description")
+                found.append(f"JavaScript error: {exception or details.get('text')}")
             elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
                 found.append("console error: " + " ".join(
                     str(arg.get("value", arg.get("description", ""))) for arg in params["args"]))
@@ -173,6 +175,7 @@ class Browser:
             self.process.wait()
         os.close(self._to_chrome)
         os.close(self._from_chrome)
+        self._log.close()
 
 
 PAGE_STATE = """(() => {
