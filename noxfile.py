@@ -241,7 +241,7 @@ def docs(session: nox.Session) -> None:
 def docs_browser(session: nox.Session) -> None:
     """Open the built site (nox -s docs) in headless Chromium: every page renders without a
     console error or a failed load, the search finds results, the plot is drawn.
-    `-- --screenshots DIR` also saves a picture of three pages."""
+    `-- --screenshots DIR` also saves pictures of four pages."""
     session.run(sys.executable, str(ROOT / "tools" / "check_site.py"),
                 str(ROOT / "docs" / "_build" / "html"), *session.posargs, external=True)
 

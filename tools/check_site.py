@@ -7,8 +7,8 @@ For every HTML page of the site: it loads with no JavaScript error, no console e
 failed request; its main text is there; every image is drawn (loaded, with a size); every link
 into the site points at a file that exists. Then the search page, asked for a word the pages
 use, must list results, and the performance page must show the benchmark plot. With
-``--screenshots DIR``, three pages are saved as PNG: the home page, the performance page with
-its plot, and the search results.
+``--screenshots DIR``, pages are saved as PNG: the home page, the API reference, the
+performance page with its plot, and the search results.
 
 Chromium is driven through the DevTools protocol over a pipe (``--remote-debugging-pipe``:
 JSON messages on file descriptors 3 and 4), so nothing but the standard library and Debian's
@@ -35,6 +35,8 @@ from urllib.parse import unquote, urlsplit
 #: The search page is asked for this; the reference pages use it many times.
 SEARCH_WORD = "with_item"
 SKIP_PAGES = {"genindex.html", "py-modindex.html", "search.html"}
+#: Pages saved as pictures with --screenshots (and the search results, as search.png).
+SCREENSHOTS = ("index.html", "api.html", "performance.html")
 
 
 class Browser:
@@ -211,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("site", type=Path, help="the built site (docs/_build/html)")
     parser.add_argument("--screenshots", type=Path, metavar="DIR",
-                        help="save three pages as PNG files in DIR")
+                        help="save four pages as PNG files in DIR")
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "chromium"),
                         help="the browser to run (default: chromium, or $CHROMIUM)")
     args = parser.parse_args(argv)
@@ -235,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{'ok  ' if not problems else 'FAIL'} {page.name}")
                 if problems:
                     failures[page.name] = problems
-                if args.screenshots and page.name in ("index.html", "performance.html"):
+                if args.screenshots and page.name in SCREENSHOTS:
                     args.screenshots.mkdir(parents=True, exist_ok=True)
                     browser.screenshot(args.screenshots / page.name.replace(".html", ".png"))
 
