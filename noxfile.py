@@ -105,12 +105,20 @@ def tests(session: nox.Session) -> None:
     """The whole suite (slow tests included) on the compiled core and its pure-Python twin
     (every API test takes both), under coverage; fails below the floor in pyproject.toml."""
     install(session, "coverage")
-    data = Path(session.create_tmp()) / ".coverage"
+    data = Path(session.create_tmp()).resolve() / ".coverage"
     env = {"COVERAGE_FILE": str(data), "COVERAGE_RCFILE": str(ROOT / "pyproject.toml")}
     session.run("python", "-m", "coverage", "erase", env=env)
-    session.run("python", "-m", "coverage", "run", "-m", "pytest", "-p", "no:cacheprovider",
-                *session.posargs, env=env)
-    session.run("python", "-m", "coverage", "combine", "-q", env=env)
+    pytest = ("python", "-m", "coverage", "run", "--append", "-m", "pytest", "-p",
+              "no:cacheprovider")
+    if session.posargs:
+        session.run(*pytest, *session.posargs, env=env)
+    else:
+        # tests/test_stress.py in a process of its own: on CPython 3.11, once the audit hook
+        # of tests/test_injection.py is installed, coverage installing its tracer in 16
+        # threads started at once can race ("Cannot install a trace function while another
+        # trace function is being installed").
+        session.run(*pytest, "--ignore=tests/test_stress.py", env=env)
+        session.run(*pytest, "tests/test_stress.py", env=env)
     session.run("python", "-m", "coverage", "report", env=env)
 
 
@@ -266,7 +274,7 @@ def coverage_cython(session: nox.Session) -> None:
     _pip(session, "pip>=25.1")
     _pip(session, "--group", f"{ROOT / 'pyproject.toml'}:coverage", "setuptools>=77",
          *PYPROJECT["build-system"]["requires"], *PYPROJECT["project"]["dependencies"])
-    tree = Path(session.create_tmp()) / "linetrace"
+    tree = Path(session.create_tmp()).resolve() / "linetrace"
     shutil.rmtree(tree, ignore_errors=True)
     shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
         ".git", ".nox", ".venv*", "_build", "build", "*.so", "*.c", "__pycache__"))
@@ -275,10 +283,12 @@ def coverage_cython(session: nox.Session) -> None:
                 env={"FASTCTX_LINETRACE": "1"})
     rc = tree / ".coveragerc-cython"
     rc.write_text("[run]\nplugins = Cython.Coverage\nsource = src/fastctx\n"
-                  "include = src/fastctx/_core.pyx\n    src/fastctx/_stores.pyx\n"
-                  "[report]\nshow_missing = false\n", encoding="utf-8")
+                  "[report]\ninclude = *.pyx\nshow_missing = true\n", encoding="utf-8")
     env = {"PYTHONPATH": "src", "COVERAGE_RCFILE": str(rc), "COVERAGE_FILE": str(tree / ".cov")}
+    # A measurement, not a test run: the injection tests' canaries see the tracer touch frames
+    # (audit events a render must not raise) and fail under any line-tracing build.
     session.run("python", "-m", "coverage", "run", "-m", "pytest", "-p", "no:cacheprovider",
-                "-q", *(session.posargs or ("-m", "not slow")), env=env)
+                "-q", "--deselect", "tests/test_injection.py",
+                *(session.posargs or ("-m", "not slow")), env=env)
     session.run("python", "-m", "coverage", "report", env=env)
 
