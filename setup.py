@@ -2,9 +2,11 @@
 
 Environment:
   FASTCTX_NO_EXTENSIONS=1  build no extension (pure Python).
-  FASTCTX_DEBUG_BUILD=1    -O0 -g3, assertions on (C flags only: every Cython directive is
-                           in the header of each .pyx).
+  FASTCTX_DEBUG_BUILD=1    -O0 -g3, assertions on (C flags only: the Cython directives
+                           are those of every build).
   FASTCTX_ASAN=1           with the debug build, compile and link with AddressSanitizer.
+  FASTCTX_LINETRACE=1      line tracing, for the Cython core's line coverage
+                           (`nox -s coverage_cython`); several times slower: never for use.
   CIBUILDWHEEL=1           a failed compile is an error: no wheel is silently slow.
 """
 
@@ -64,13 +66,20 @@ def extensions():
         if _flag("FASTCTX_ASAN"):
             compile_args += ["-fsanitize=address", "-fno-omit-frame-pointer"]
             link_args += ["-fsanitize=address"]
+    # The directives that change the code are in the header of each .pyx. Added here, for every
+    # build: each function's signature in its docstring, in the form CPython reads into
+    # __text_signature__, so help(), inspect.signature() and the API reference show them.
+    directives = {"embedsignature": True, "embedsignature.format": "clinic"}
+    if _flag("FASTCTX_LINETRACE"):
+        directives["linetrace"] = True
+        macros += [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")]
     # _stores: the stores, the context's fields and look-ups; _core cimports it (_stores.pxd)
     return cythonize([
         Extension(f"fastctx.{name}", [f"src/fastctx/{name}.pyx"],
                   extra_compile_args=compile_args, extra_link_args=link_args,
                   define_macros=macros)
         for name in ("_stores", "_core")
-    ])
+    ], compiler_directives=directives)
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

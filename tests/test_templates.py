@@ -74,7 +74,7 @@ def test_literals_print_like_data(ctx) -> None:
 
 
 def test_plain_lookup_templates_take_the_fast_path(ctx) -> None:
-    # The fast path exists (SPEC: "served by the Cython fast path without Jinja2").
+    # The fast path exists: templates like these are served without Jinja2.
     # (A tuple of parts is what the core renders without Jinja2.)
     assert type(_templating.compile_template("{{ task.fetch.lines[0] }} {{ hosts[-1] }}")) \
         is tuple

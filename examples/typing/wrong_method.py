@@ -1,4 +1,4 @@
-"""A typing check of the API: ``mypy --strict`` must reject this file (``.ci/lint`` runs it
+"""A typing check of the API: ``mypy --strict`` must reject this file (``nox -s lint`` runs it
 and fails if mypy accepts it). Clones are typed as the context class, so a call of a method
 the context does not have is caught before it runs."""
 

@@ -30,7 +30,7 @@ except ImportError:  # Python 3.10
     import sre_parse as _sre_parse
 
 try:
-    import re2 as _re2  # type: ignore[import-not-found, unused-ignore]
+    import re2 as _re2  # type: ignore[import-not-found, import-untyped, unused-ignore]
 except ImportError:
     _re2 = None
 

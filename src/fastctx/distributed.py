@@ -67,7 +67,7 @@ class ItemResult(Generic[R]):
 
     ``value`` is what the function returned (None when the item was skipped or failed);
     ``skipped`` is true when its ``when`` condition was false, so the function was not called;
-    ``error`` is the item's :class:`~fastctx.ContextError` when ``errors="return"`` (with
+    ``error`` is the item's :class:`~fastctx.errors.ContextError` when ``errors="return"`` (with
     ``errors="raise"``, the default, :func:`map_items` raises it instead).
     """
 

@@ -64,6 +64,7 @@ def on_change(listener: Callable[[], None]) -> None:
     listener()
 
 
+#: The process-wide limits: every engine follows them where it sets no limit of its own.
 LIMITS = Limits()
 
 
@@ -120,4 +121,6 @@ def enter(overrides: Overrides | None) -> Token[Overrides | None]:
 
 
 def leave(token: Token[Overrides | None]) -> None:
+    """Put back the limits that were in force before the :func:`enter` that returned
+    ``token``."""
     _IN_FORCE.reset(token)
