@@ -108,7 +108,10 @@ def tests(session: nox.Session) -> None:
     data = Path(session.create_tmp()).resolve() / ".coverage"
     env = {"COVERAGE_FILE": str(data), "COVERAGE_RCFILE": str(ROOT / "pyproject.toml")}
     session.run("python", "-m", "coverage", "erase", env=env)
-    pytest = ("python", "-m", "coverage", "run", "--append", "-m", "pytest", "-p",
+    # (fastctx.distributed needs Dask, which this session does not install: `tests_dask`
+    # measures it)
+    omit = "--omit=*/fastctx/distributed.py"
+    pytest = ("python", "-m", "coverage", "run", omit, "--append", "-m", "pytest", "-p",
               "no:cacheprovider")
     if session.posargs:
         session.run(*pytest, *session.posargs, env=env)
@@ -119,7 +122,7 @@ def tests(session: nox.Session) -> None:
         # trace function is being installed").
         session.run(*pytest, "--ignore=tests/test_stress.py", env=env)
         session.run(*pytest, "tests/test_stress.py", env=env)
-    session.run("python", "-m", "coverage", "report", env=env)
+    session.run("python", "-m", "coverage", "report", omit, env=env)
 
 
 @nox.session
@@ -145,10 +148,20 @@ def tests_re2(session: nox.Session) -> None:
 def tests_dask(session: nox.Session) -> None:
     """fastctx.distributed with the `dask` extra, on real Dask LocalClusters of worker
     processes (both cores), and the import rules with Dask installed."""
-    install(session, "test", extras=("dask",))
+    install(session, "coverage", extras=("dask",))
     session.run("python", "-c", "import distributed")
-    session.run("pytest", "-p", "no:cacheprovider", "-q", *(session.posargs or (
-        "tests/test_distributed.py", "tests/test_circular_imports.py")))
+    # fastctx.distributed's coverage is measured here, not in `tests` (no Dask there), in
+    # this process only: what runs on the workers (about a third of the module: loading the
+    # context, rendering each item) is exercised by these tests but not traced. The floor
+    # sits below the measured 69% by the branches a loaded machine may not take.
+    data = Path(session.create_tmp()).resolve() / ".coverage"
+    env = {"COVERAGE_FILE": str(data), "COVERAGE_RCFILE": str(ROOT / "pyproject.toml")}
+    only = "--include=*/fastctx/distributed.py"
+    session.run("python", "-m", "coverage", "erase", env=env)
+    session.run("python", "-m", "coverage", "run", only, "-m", "pytest", "-p", "no:cacheprovider",
+                "-q", *(session.posargs or ("tests/test_distributed.py",
+                                            "tests/test_circular_imports.py")), env=env)
+    session.run("python", "-m", "coverage", "report", only, "--fail-under=65", env=env)
 
 
 @nox.session
