@@ -170,6 +170,19 @@ def test_merge_conflict_choices(wc_class: type) -> None:
         ctx.merge(later)
 
 
+def test_a_resolver_value_is_checked_as_its_setter_would(wc_class: type) -> None:
+    ctx = make(wc_class)
+    branch = ctx.fork()
+    branch.set_var("x", 1)
+    branch.set_pack_config({"region": "us"})
+    ctx.set_pack_config({"region": "ap"})
+    with pytest.raises(TypeConversion, match="pack_config must be a dict"):
+        ctx.merge(branch, conflict=lambda ns, key, ours, theirs: [ours, theirs])
+    assert ctx.pack_config == {"region": "ap"} and ctx.get_var("x") == 0  # nothing applied
+    ctx.merge(branch, conflict=lambda ns, key, ours, theirs: None)
+    assert ctx.pack_config is None and ctx.get_var("x") == 1
+
+
 def test_merge_conflict_after_a_merge(wc_class: type) -> None:
     ctx = make(wc_class)
     first, second = ctx.fork(), ctx.fork()

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._data import check_name, snapshot
+from ._data import check_name, new_config, new_store, snapshot
 from .errors import MergeConflict, TypeConversion
 
 __all__ = ["KEYED", "changes", "fresh", "merge", "sync", "update", "update_var", "write"]
@@ -176,4 +176,12 @@ def _decide(stores: Any, name: str, key: Any, value: Any, conflict: str | Resolv
         raise MergeConflict(f"merge conflict: {where} was changed by both the context and "
                             "its fork since the fork was made", public, key)
     assert callable(conflict)
-    return stores.check(conflict(public, key, theirs, value), f"merged {public} {key!r}")
+    decided = conflict(public, key, theirs, value)
+    # what the namespace's own setter would accept: checked now, before anything is applied
+    if name == "config":
+        return new_config(decided)
+    if name == "keystore":
+        return new_store(decided, "merged keystore")
+    if name == "namespaces":
+        return new_store(decided, f"merged namespace {key!r}")
+    return stores.check(decided, f"merged {public} {key!r}")
