@@ -48,6 +48,12 @@ class ContextLike(Protocol):
 
     def fork(self) -> Any: ...
 
+    def set_var(self, name: str, value: Any) -> None: ...
+
+    def set_last_task_outcome(self, result: Any, outcome: TaskOutcome) -> None: ...
+
+    def render_json(self, value: Any) -> Any: ...
+
     def merge(self, branch: Any, *, conflict: Any = ...) -> None: ...
 
     @property
@@ -107,24 +113,31 @@ def publish_from_result(
         if not isinstance(publish_map, Mapping):
             raise TypeConversion(
                 f"publish_map must be a mapping, not {type(publish_map).__name__}")
-        # sequential: a fork, where each entry is set before the next renders, merged at
-        # the end (or dropped, when an entry fails); otherwise a clone, and all are set last
-        view = ctx.fork() if sequential else ctx.clone()
-        view.set_last_task_outcome(result, ctx.last_outcome or TaskOutcome.SUCCEEDED)
-        for name in values:
-            if sequential:
-                view.set_var(name, values[name])
-        for name, template in publish_map.items():
-            values[check_name(name)] = value = view.render_json(template)
-            if sequential:
-                view.set_var(name, value)
         if sequential:
-            ctx.merge(view, conflict="last")
+            _publish_in_order(ctx, result, values, publish_map)
             return
+        view = ctx.clone()
+        view.set_last_task_outcome(result, ctx.last_outcome or TaskOutcome.SUCCEEDED)
+        for name, template in publish_map.items():
+            values[check_name(name)] = view.render_json(template)
     stores = ctx._shared_stores()
     for name, value in values.items():
         stores.check(value, f"variable {name!r}")
     _forks.update(stores, "variables", values)
+
+
+def _publish_in_order(ctx: ContextLike, result: Any, values: dict[str, Any],
+                      publish_map: Mapping[str, Any]) -> None:
+    """Publish in a fork, each entry set before the next renders; merge the fork at the end
+    (when an entry fails, the fork is dropped: nothing is set)."""
+    branch = ctx.fork()
+    branch.set_last_task_outcome(result, ctx.last_outcome or TaskOutcome.SUCCEEDED)
+    for name, value in values.items():
+        branch.set_var(name, value)
+    for name, template in publish_map.items():
+        value = branch.render_json(template)
+        branch.set_var(check_name(name), value)
+    ctx.merge(branch, conflict="last")
 
 
 def export(ctx: ContextLike, include_secrets: bool, redact: bool = False) -> dict[str, Any]:

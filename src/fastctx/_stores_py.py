@@ -30,15 +30,18 @@ class _NoStores:
 NO_STORES: Any = _NoStores()
 
 
+# The stores, the engine and what it holds: what a fork shares with its parent.
+_SHARED = ("parameters", "variables", "tasks", "config", "keystore", "system", "engine",
+           "namespaces", "limits", "templates", "expressions", "json_strings", "lru_from")
+
+
 class Stores:
     """The stores every clone of one context shares, and the engine they render with (its
     caches and limits held here too: a render reaches them in one step)."""
 
-    __slots__ = ("parameters", "variables", "tasks", "config", "keystore", "system", "engine",
-                 "namespaces", "limits", "templates", "expressions", "json_strings", "lru_from",
-                 # forks: fastctx._forks, and the compiled core's _stores.pxd, say what these are
-                 "parent", "tracked", "serial", "parent_serial", "base", "changes", "stamps",
-                 "forks", "lock", "marks")
+    # forks: fastctx._forks, and the compiled core's _stores.pxd, say what these are
+    __slots__ = (*_SHARED, "parent", "tracked", "serial", "parent_serial", "base", "changes",
+                 "stamps", "forks", "lock", "marks")
 
     def __init__(
         self,
@@ -91,7 +94,7 @@ class Stores:
                 self.tracked = True
             self.forks += 1
         new = object.__new__(Stores)
-        for name in self.__slots__[:13]:  # the stores, the engine and what it holds
+        for name in _SHARED:
             setattr(new, name, getattr(self, name))
         new.lock = self.lock  # one lock for a context and all its forks: no lock order
         new.marks = self.marks
