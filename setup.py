@@ -73,12 +73,13 @@ def extensions():
     if _flag("FASTCTX_LINETRACE"):
         directives["linetrace"] = True
         macros += [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")]
-    # _stores: the stores, the context's fields and look-ups; _core cimports it (_stores.pxd)
+    # _stores: the stores, the context's fields and look-ups; _evaluate: what runs per render;
+    # _core, the context type, cimports both (their .pxd files)
     return cythonize([
         Extension(f"fastctx.{name}", [f"src/fastctx/{name}.pyx"],
                   extra_compile_args=compile_args, extra_link_args=link_args,
                   define_macros=macros)
-        for name in ("_stores", "_core")
+        for name in ("_stores", "_evaluate", "_core")
     ], compiler_directives=directives)
 
 

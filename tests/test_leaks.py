@@ -66,6 +66,11 @@ MILLION = 1_000_000
 
 FAST = "ping -c {{ parameters.count }} {{ item.host }} {{ task.fetch.hosts[-1] }}"
 JINJA = "{% for h in task.fetch.hosts %}{{ h | upper }}{% endfor %}-{{ item.host ~ index }}"
+# more parts than the compiled core holds in C (joined through a list); characters of three
+# widths; a failure after some parts were printed (what they held is released)
+MANY_PARTS = "-".join(["{{ parameters.count }}{{ item.host }}"] * 12)
+WIDE_PARTS = "é {{ item.host }} Ω {{ parameters.count }} 𝄞 {{ -parameters.big }}"
+FAILING_PARTS = "{{ item.host }} {{ parameters.count }} {{ item.nope }}"
 JSON_DOC = {"n": "{{ item.n }}", "hosts": ["{{ task.fetch.hosts }}", "at {{ index }}"], "k": 5}
 PUBLISH_MAP = {"last_n": "{{ result().n }}", "hosts": "{{ task.fetch.hosts }}"}
 
@@ -118,7 +123,7 @@ ENGINE_FAST = "{{ secret('password') | length }} {{ inquiry.answer | shout }} {{
 
 def operations(wc_class: type) -> dict[str, tuple[Callable[[], Any], int]]:
     """name -> (one call of the operation, divisor of the iteration count for its cost)."""
-    root = wc_class({"count": 3, "url": "http://x"}, {"greeting": "hi"},
+    root = wc_class({"count": 3, "url": "http://x", "big": 2**70}, {"greeting": "hi"},
                     pack_config={"region": "eu"}, keystore={"password": "s3cret-value"})
     root.set_task_result("fetch", {"hosts": ["a", "b", "c"], "data": {"n": 1}})
     root.set_last_task_outcome({"ok": True, "n": 7}, TaskOutcome.SUCCEEDED)
@@ -164,6 +169,10 @@ def operations(wc_class: type) -> dict[str, tuple[Callable[[], Any], int]]:
         "set_var": (lambda: view.set_var("counter", value), 1),
         "set_task_result": (lambda: view.set_task_result("again", value), 1),
         "render_fast": (lambda: view.render_template(FAST), 1),
+        "render_many_parts": (lambda: view.render_template(MANY_PARTS), 2),
+        "render_wide_parts": (lambda: view.render_template(WIDE_PARTS), 1),
+        "render_parts_failing": (_raises(lambda: view.render_template(FAILING_PARTS),
+                                         VariableNotFound), 10),
         "render_jinja": (lambda: view.render_template(JINJA), 10),
         "evaluate": (lambda: view.evaluate("parameters.count * 2 + item.n"), 1),
         "evaluate_condition": (

@@ -67,9 +67,9 @@ def compiled(kind: str, text: Any) -> bool:
         if kind != "template" and "{" not in source:
             continue
         programs = [ENGINE.templates.get(source), ENGINE.expressions.get(source.strip()[2:-2])]
-        inner = ENGINE.json_strings.get(source)
+        inner = ENGINE.json_strings.get(source)  # a compiled program, or an expression
         if inner:
-            programs.append(ENGINE.expressions.get(inner))
+            programs.append(inner if type(inner) is tuple else ENGINE.expressions.get(inner))
         if not any(type(program) is tuple for program in programs):
             return False
     return True

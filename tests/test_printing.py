@@ -112,3 +112,30 @@ def test_type_names_follow_printing(wc_class: type) -> None:
     assert ctx.evaluate("type_of('x'|safe)") == "string"
     assert [ctx.evaluate(f"type_of({x})") for x in ("none", "true", "1", "1.5", "d", "xs")] \
         == ["null", "bool", "number", "number", "object", "array"]
+
+
+# Integers are printed, and a template's parts joined, by the compiled core itself: the
+# figures at the edges of 64 bits, and texts of every width of character, print as Python's
+# str() and "".join would.
+INTEGERS = [0, 7, -5, 10, -10, 255, 2**31, -(2**31), 2**63 - 1, -(2**63), 2**63, -(2**63) - 1,
+            10**30, -(10**30)]
+
+
+@pytest.mark.parametrize("number", INTEGERS)
+def test_integers_print_as_python_prints_them(wc_class: type, number: int) -> None:
+    ctx = wc_class({"n": number})
+    assert ctx.render_template("{{ parameters.n }}") == str(number)
+    assert ctx.render_template("[{{ parameters.n }}]") == f"[{number}]"
+    assert ctx.render_template("{{ parameters.n + 1 }}") == str(number + 1)
+
+
+@pytest.mark.parametrize("count", [2, 15, 16, 17, 40])
+def test_parts_of_every_width_join(wc_class: type, count: int) -> None:
+    texts = ["ascii", "café", "Ω-π", "𝄞 clef", ""]  # 1, 1 (latin-1), 2 and 4 bytes wide
+    ctx = wc_class({"t": texts})
+    for first in range(len(texts)):
+        template = "".join(f"{{{{ parameters.t[{(first + at) % len(texts)}] }}}}|"
+                           for at in range(count // 2)) + "end"
+        expected = "".join(f"{texts[(first + at) % len(texts)]}|"
+                           for at in range(count // 2)) + "end"
+        assert ctx.render_template(template) == expected

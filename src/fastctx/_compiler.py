@@ -12,6 +12,7 @@ for either.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from ._outcome import OUTCOMES
 
 __all__ = ["JINJA_NAMES", "NotCompilable", "compile_node"]
 
+intern = sys.intern
 _COMPARE_CODES = {"lt": 0, "lteq": 1, "eq": 2, "ne": 3, "gt": 4, "gteq": 5,
                   "in": op.CMP_IN, "notin": op.CMP_NOTIN}
 _BINOPS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/",
@@ -69,6 +71,9 @@ class Compiler:
         path = self.path_of(node)
         if path is None:
             raise NotCompilable("look-up on a computed value")
+        # interned: a probe of the core's root names, or of keys written in the source, then
+        # finds the very string, with no compare of characters
+        path = tuple(intern(key) if type(key) is str else key for key in path)
         root = path[0]
         if root in JINJA_NAMES:
             raise NotCompilable(f"{root!r} is Jinja2's own")

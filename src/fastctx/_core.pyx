@@ -7,29 +7,26 @@ Behaviour, errors and pickle format are those of the pure-Python twin ``_core_py
 import what they share from the modules below them (docs/architecture.md).
 """
 
-cimport cython
-from cpython.object cimport PyObject, PyObject_RichCompare, PyTypeObject
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
-from cpython.sequence cimport PySequence_Contains
 
 cdef extern from "Python.h":
     object PyDictProxy_New(object mapping)  # types.MappingProxyType: a read-only view
     Py_ssize_t PyDict_GET_SIZE(object mapping)  # len() of a dict, no call
 
 from fastctx._stores cimport (ROOT_CONFIG, ROOT_KEYSTORE, ROOT_SYSTEM, ROOT_TASKS, ROOT_VARIABLES,
-                              Stores, _call_registered, _fresh, _lookup, _lookup_or_missing, _put,
-                              _resolve,
-                              _to_text, check_json)
+                              ContextFields, Stores, _fresh, _lookup, _lookup_or_missing, _put,
+                              _resolve, check_json)
+from fastctx._evaluate cimport _eval, _render_parts
 
 from fastctx import _context_api, _forks, _opcodes, _secrets, limits
 from fastctx._cache import touch
 from fastctx._data import (MISSING, check_index, check_name, check_outcome, initial_system,
-                           new_config, new_store, output_too_long, too_deep,
+                           new_config, new_store, too_deep,
                            truthy as _py_truthy)
 from fastctx._pickle import restore_context
 from fastctx._reporting import error_for
-from fastctx._operators import binop, concat
-from fastctx._sandbox import Missing, soft_missing
+from fastctx._sandbox import Missing
 from fastctx._templating import (classify_json_string, compile_expression, compile_template,
                                  native)
 from fastctx.errors import TypeConversion
@@ -39,10 +36,10 @@ __all__ = ["WorkflowContext"]
 cdef object _MISSING = MISSING
 cdef object _MissingType = Missing
 cdef tuple _EMPTY = ()
+cdef object _CHECKED = _opcodes.OP_CHECKED  # the small int itself: compared by identity
 
 
-@cython.freelist(64)  # clones and with-items views come and go by the thousand
-cdef class WorkflowContext:
+cdef class WorkflowContext(ContextFields):
     """A workflow run's context: parameters, variables, task results, pack config, keystore
     and system values in stores that every clone shares, plus a per-clone current item,
     index and last task outcome. ``clone()`` and ``with_item()`` are O(1).
@@ -53,12 +50,7 @@ cdef class WorkflowContext:
 
     implementation = "cython"
 
-    # Four fields: the shared stores, the item, the index (None when not iterating) and the
-    # last outcome as a (result, TaskOutcome) pair or None. Clones copy these pointers only.
-    cdef Stores _stores
-    cdef object _item
-    cdef object _index
-    cdef object _last
+    # Its four fields (the stores, item, index, last outcome) are ContextFields' (_stores.pxd).
 
     def __init__(self, parameters=None, variables=None, *, pack_config=None, keystore=None,
                  system=None, engine=None):
@@ -227,18 +219,7 @@ cdef class WorkflowContext:
             return _limited(self.render_template, stores, template)
         if type(template) is not str:
             raise TypeConversion(f"a template must be a string, not {type(template).__name__}")
-        program = stores.templates.get(template)
-        if program is None:
-            program = compile_template(template, self, stores.engine)
-        elif PyDict_GET_SIZE(stores.templates) > stores.lru_from:
-            touch(stores.templates, template, program)
-        if type(program) is not tuple:
-            return program.render(self)
-        try:
-            return _render_parts(self, <tuple>program)
-        except Exception as exc:
-            error = error_for(exc, template, self)
-        raise error  # outside the except: the original may quote a secret
+        return _render(self, stores, <str>template)
 
     def evaluate(self, expression):
         """Evaluate one expression (no braces) to its native value."""
@@ -271,8 +252,8 @@ cdef class WorkflowContext:
             return _secrets.render_tracked(self, value)
         if _to_enter(stores):
             return _limited(self.render_json, stores, value)
-        return _render_value(self, value, 0, (
-            limits.LIMITS if stores.limits is None else stores.limits).max_depth)
+        return _render_value(self, value, 0, _MAX_DEPTH if stores.limits is None
+                             else stores.limits.max_depth)
 
     # -- publishing, export and import (fastctx._context_api) --------------------------------
     def publish_from_result(self, result, publish_vars=(), publish_map=None, *,
@@ -354,15 +335,6 @@ cdef inline Stores _stores_of(WorkflowContext self):
 
 
 # -- what runs per render -------------------------------------------------------------------
-# Opcodes as C constants (``fastctx._opcodes`` defines them).
-cdef long C_CONST = _opcodes.OP_CONST, C_PATH = _opcodes.OP_PATH, C_SOFT = _opcodes.OP_SOFT
-cdef long C_NOT = _opcodes.OP_NOT, C_AND = _opcodes.OP_AND, C_OR = _opcodes.OP_OR
-cdef long C_CMP = _opcodes.OP_CMP, C_BINOP = _opcodes.OP_BINOP, C_NEG = _opcodes.OP_NEG
-cdef long C_POS = _opcodes.OP_POS, C_CONCAT = _opcodes.OP_CONCAT, C_LIST = _opcodes.OP_LIST
-cdef long C_TUPLE = _opcodes.OP_TUPLE, C_DICT = _opcodes.OP_DICT, C_COND = _opcodes.OP_COND
-cdef long C_CALL = _opcodes.OP_CALL, C_RESULT = _opcodes.OP_RESULT
-cdef long C_OUTCOME = _opcodes.OP_OUTCOME, C_IN = _opcodes.CMP_IN, C_NOTIN = _opcodes.CMP_NOTIN
-cdef long C_CALL_REG = _opcodes.OP_CALL_REG
 cdef object _IN_FORCE = limits._IN_FORCE  # the ContextVar of the limits in force
 # Set at the first render under an engine's own limits, never cleared (so no race between
 # threads can lose it): until then no context can be inside another engine's limits, and an
@@ -392,44 +364,19 @@ cdef object _limited(object entry, Stores stores, object argument):
         PyContextVar_Reset(_IN_FORCE, token)
 
 
-cdef str _render_parts(WorkflowContext ctx, tuple parts):
-    cdef Py_ssize_t n = len(parts), size = 0
-    cdef Py_ssize_t max_output = (_MAX_OUTPUT if ctx._stores.limits is None
-                                  else ctx._stores.limits.max_output)
-    cdef str text
-    cdef list out
-    if n == 1:
-        text = _part_text(ctx, parts[0])
-        if len(text) > max_output:
-            output_too_long()
-        return text
-    out = []
-    for part in parts:
-        text = _part_text(ctx, part)
-        size += len(text)
-        if size > max_output:  # before joining: a thousand large parts are a gigabyte
-            output_too_long()
-        out.append(text)
-    return "".join(out)
-
-
-cdef Py_ssize_t _MAX_OUTPUT = 0  # limits.LIMITS.max_output, kept current by on_change
-
-
-def _read_limits():
-    global _MAX_OUTPUT
-    _MAX_OUTPUT = limits.LIMITS.max_output
-
-
-limits.on_change(_read_limits)
-
-
-cdef inline str _part_text(WorkflowContext ctx, object part):
-    if type(part) is str:
-        return <str>part
-    if type((<tuple>part)[0]) is str:
-        return _to_text(_lookup(ctx._stores, ctx._item, ctx._index, <tuple>part))
-    return _to_text(_eval(ctx, <tuple>part))
+cdef str _render(WorkflowContext ctx, Stores stores, str template):
+    program = stores.templates.get(template)
+    if program is None:
+        program = compile_template(template, ctx, stores.engine)
+    elif PyDict_GET_SIZE(stores.templates) > stores.lru_from:
+        touch(stores.templates, template, program)
+    if type(program) is not tuple:
+        return program.render(ctx)
+    try:
+        return _render_parts(ctx, <tuple>program)
+    except Exception as exc:
+        error = error_for(exc, template, ctx)
+    raise error  # outside the except: the original may quote a secret
 
 
 cdef object _evaluate(WorkflowContext ctx, str expression, str name, object program=None):
@@ -445,80 +392,31 @@ cdef object _evaluate(WorkflowContext ctx, str expression, str name, object prog
     if type(program) is not tuple:
         return program.evaluate(ctx, name)
     cdef type kind
+    cdef bint check = (<tuple>program)[0] is _CHECKED  # it can make an undefined value
     try:
-        made = _MissingType.made
+        if check:
+            made = _MissingType.made
+            program = (<tuple>program)[1]
         value = _eval(ctx, <tuple>program)
         kind = type(value)
         if (kind is bool or kind is str or kind is int or kind is float or value is None
-                or kind is list or kind is dict) and _MissingType.made == made:
+                or kind is list or kind is dict) and (not check or _MissingType.made == made):
             return value
-        return native(value, _MissingType.made != made)
+        return native(value, check and _MissingType.made != made)
     except Exception as exc:
         error = error_for(exc, name, ctx)
     raise error  # outside the except: the original may quote a secret
 
 
-cdef object _eval(WorkflowContext ctx, tuple node):
-    cdef long op = node[0]
-    cdef long code
-    cdef object left, right, result
-    if op == C_PATH:
-        return _lookup(ctx._stores, ctx._item, ctx._index, <tuple>node[1])
-    if op == C_CONST:
-        return node[1]
-    if op == C_CMP:
-        left = _eval(ctx, <tuple>node[1])
-        result = True
-        for pair in <tuple>node[2]:
-            code = (<tuple>pair)[0]
-            right = _eval(ctx, <tuple>(<tuple>pair)[1])
-            if code == C_IN:
-                result = PySequence_Contains(right, left) == 1
-            elif code == C_NOTIN:
-                result = PySequence_Contains(right, left) != 1
-            else:
-                result = PyObject_RichCompare(left, right, <int>code)
-            if not result:
-                return result
-            left = right
-        return result
-    if op == C_AND:
-        left = _eval(ctx, <tuple>node[1])
-        return _eval(ctx, <tuple>node[2]) if left else left
-    if op == C_OR:
-        left = _eval(ctx, <tuple>node[1])
-        return left if left else _eval(ctx, <tuple>node[2])
-    if op == C_NOT:
-        return not _eval(ctx, <tuple>node[1])
-    if op == C_CALL:
-        return node[1](*[_eval(ctx, <tuple>arg) for arg in <tuple>node[2]])
-    if op == C_CALL_REG:
-        return _call_registered(node, [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]], ctx)
-    if op == C_BINOP:
-        return binop(node[1], _eval(ctx, <tuple>node[2]), _eval(ctx, <tuple>node[3]))
-    if op == C_SOFT:
-        result = _lookup_or_missing(ctx._stores, ctx._item, ctx._index, <tuple>node[1])
-        return soft_missing(node[1]) if result is _MISSING else result
-    if op == C_CONCAT:
-        return concat([_eval(ctx, <tuple>arg) for arg in <tuple>node[1]])
-    if op == C_COND:
-        return _eval(ctx, <tuple>(node[2] if _eval(ctx, <tuple>node[1]) else node[3]))
-    if op == C_NEG:
-        return -_eval(ctx, <tuple>node[1])
-    if op == C_POS:
-        return +_eval(ctx, <tuple>node[1])
-    if op == C_LIST:
-        return [_eval(ctx, <tuple>arg) for arg in <tuple>node[1]]
-    if op == C_TUPLE:
-        return tuple([_eval(ctx, <tuple>arg) for arg in <tuple>node[1]])
-    if op == C_DICT:  # every key and value first, then the dict: as Python's {k: v} display
-        return dict([(_eval(ctx, <tuple>(<tuple>kv)[0]), _eval(ctx, <tuple>(<tuple>kv)[1]))
-                     for kv in <tuple>node[1]])
-    if op == C_RESULT:
-        return None if ctx._last is None else (<tuple>ctx._last)[0]
-    if op == C_OUTCOME:
-        return ctx._last is not None and (<tuple>ctx._last)[1] is node[1]
-    raise AssertionError(f"unknown opcode {op}")
+cdef int _MAX_DEPTH = 0  # limits.LIMITS.max_depth, kept current by on_change
+
+
+def _read_limits():
+    global _MAX_DEPTH
+    _MAX_DEPTH = limits.LIMITS.max_depth
+
+
+limits.on_change(_read_limits)
 
 
 cdef object _render_value(WorkflowContext ctx, object value, int depth, int max_depth):
@@ -541,11 +439,13 @@ cdef object _render_value(WorkflowContext ctx, object value, int depth, int max_
 
 cdef object _render_string(WorkflowContext ctx, str text):
     cdef Stores stores = ctx._stores
-    expression = stores.json_strings.get(text)
-    if expression is None:
-        expression = classify_json_string(text, stores.engine)
+    entry = stores.json_strings.get(text)  # fastctx._templating.classify_json_string
+    if entry is None:
+        entry = classify_json_string(text, stores.engine)
     elif PyDict_GET_SIZE(stores.json_strings) > stores.lru_from:
-        touch(stores.json_strings, text, expression)
-    if expression:
-        return _evaluate(ctx, <str>expression, text)
-    return ctx.render_template(text)
+        touch(stores.json_strings, text, entry)
+    if type(entry) is tuple:
+        return _evaluate(ctx, text, text, entry)
+    if entry:
+        return _evaluate(ctx, <str>entry, text)
+    return _render(ctx, stores, text)

@@ -33,6 +33,7 @@ from ._data import (
     walk_or_missing,
 )
 from ._evaluate_py import evaluate_node, render_parts
+from ._opcodes import OP_CHECKED
 from ._outcome import TaskOutcome
 from ._pickle import restore_context
 from ._reporting import error_for
@@ -465,20 +466,25 @@ def _limited(entry: Any, stores: Stores, argument: Any) -> Any:
         limits.leave(token)
 
 
-def _evaluate(ctx: WorkflowContext, expression: str, name: str) -> Any:
-    """Evaluate ``expression``; errors name ``name``, the template it was written in."""
+def _evaluate(ctx: WorkflowContext, expression: str, name: str, program: Any = None) -> Any:
+    """Evaluate ``expression`` (its cached ``program`` when the caller has it); errors name
+    ``name``, the template it was written in."""
     stores = ctx._stores
-    cache = stores.expressions
-    program = cache.get(expression)
     if program is None:
-        program = compile_expression(expression, ctx, stores.engine)
-    elif len(cache) > stores.lru_from:
-        touch(cache, expression, program)
+        cache = stores.expressions
+        program = cache.get(expression)
+        if program is None:
+            program = compile_expression(expression, ctx, stores.engine)
+        elif len(cache) > stores.lru_from:
+            touch(cache, expression, program)
     if type(program) is not tuple:
         return program.evaluate(ctx, name)
     try:
+        if program[0] != OP_CHECKED:  # it makes no undefined value
+            value = evaluate_node(ctx, program)
+            return value if type(value) in _PLAIN else native(value)
         made = Missing.made
-        value = evaluate_node(ctx, program)
+        value = evaluate_node(ctx, program[1])
         if type(value) in _PLAIN and Missing.made == made:
             return value
         return native(value, Missing.made != made)
@@ -509,11 +515,13 @@ def _render_string(ctx: WorkflowContext, text: str) -> Any:
     """A string as ``render_json`` sees it: one ``{{ expr }}`` keeps its native value."""
     stores = ctx._stores
     cache = stores.json_strings
-    expression = cache.get(text)
-    if expression is None:
-        expression = classify_json_string(text, stores.engine)
+    entry = cache.get(text)  # fastctx._templating.classify_json_string
+    if entry is None:
+        entry = classify_json_string(text, stores.engine)
     elif len(cache) > stores.lru_from:
-        touch(cache, text, expression)
-    if expression:
-        return _evaluate(ctx, expression, text)
+        touch(cache, text, entry)
+    if type(entry) is tuple:
+        return _evaluate(ctx, text, text, entry)
+    if entry:
+        return _evaluate(ctx, entry, text)
     return ctx.render_template(text)

@@ -24,7 +24,13 @@ OP_CALL_REG     ``(OP_CALL_REG, function, (argument, ...), flags, registered)``:
                 REG_TEST), any other value is ``registered.check(value)``
 OP_RESULT       ``(OP_RESULT,)``: ``result()``, the last task's result
 OP_OUTCOME      ``(OP_OUTCOME, TaskOutcome)``: ``succeeded()``, ``failed()``, ``timed_out()``
+OP_CHECKED      ``(OP_CHECKED, expression)``: a whole expression that can make an undefined
+                value (it has a soft look-up or a call); its evaluation notes whether one was
+                made, and if so looks for it in the value (only at the top of an expression)
 ==============  ===========================================================================
+
+An expression with no OP_SOFT, OP_CALL or OP_CALL_REG makes no undefined value: its value
+is returned as it is (``checked`` wraps the others).
 
 A template on the fast path is a tuple of parts: literal strings, paths ``(root, key, ...)``
 (a path's first element is a string, an opcode's an int) and compiled expressions.
@@ -38,9 +44,38 @@ from typing import Any
 
 OP_CONST, OP_PATH, OP_SOFT, OP_NOT, OP_AND, OP_OR, OP_CMP, OP_BINOP, OP_NEG, OP_POS, \
     OP_CONCAT, OP_LIST, OP_TUPLE, OP_DICT, OP_COND, OP_CALL, OP_RESULT, OP_OUTCOME, \
-    OP_CALL_REG = range(19)
+    OP_CALL_REG, OP_CHECKED = range(20)
 CMP_IN, CMP_NOTIN = 6, 7
 REG_PASS_CONTEXT, REG_TEST = 1, 2  # flags of OP_CALL_REG
+
+_MAKERS = frozenset((OP_SOFT, OP_CALL, OP_CALL_REG))
+_LEAVES = frozenset((OP_CONST, OP_PATH, OP_RESULT, OP_OUTCOME))
+
+
+def checked(program: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A compiled expression as the cores evaluate it at the top: wrapped in ``OP_CHECKED``
+    if it can make an undefined value."""
+    return (OP_CHECKED, program) if _makes_undefined(program) else program
+
+
+def _makes_undefined(node: tuple[Any, ...]) -> bool:
+    op = node[0]
+    if op in _MAKERS:
+        return True
+    if op in _LEAVES:
+        return False
+    if op == OP_CMP:
+        operands = (node[1], *(operand for _, operand in node[2]))
+    elif op == OP_BINOP:
+        operands = node[2:]
+    elif op in (OP_CONCAT, OP_LIST, OP_TUPLE):
+        operands = node[1]
+    elif op == OP_DICT:
+        operands = tuple(part for pair in node[1] for part in pair)
+    else:  # OP_NOT, OP_NEG, OP_POS, OP_AND, OP_OR, OP_COND
+        operands = node[1:]
+    return any(_makes_undefined(operand) for operand in operands)
+
 
 #: The comparison of each code, as the pure-Python core applies it.
 COMPARE: tuple[Callable[[Any, Any], Any], ...] = (

@@ -28,6 +28,17 @@ cdef class Stores:
     cdef readonly object lock
 
 
+# The four fields of a context (fastctx._core.WorkflowContext is this type with its methods):
+# the shared stores, the item, the index (None when not iterating) and the last outcome as a
+# (result, TaskOutcome) pair or None. A clone copies these pointers only. The evaluator
+# (_evaluate.pyx) reads a context through them.
+cdef class ContextFields:
+    cdef Stores _stores
+    cdef object _item
+    cdef object _index
+    cdef object _last
+
+
 cdef object _resolve(Stores stores, object item, object index, object name)
 cdef object _lookup(Stores stores, object item, object index, tuple path)
 cdef object _lookup_or_missing(Stores stores, object item, object index, tuple path)
@@ -35,6 +46,7 @@ cpdef object check_json(object value, str what)
 cdef object _call_registered(tuple node, list args, object ctx)
 cdef int _put(Stores stores, int code, object key, object value) except -1
 cdef str _other_text(object value)
+cdef str _int_text(object value)
 
 
 cdef inline str _to_text(object value):
@@ -49,7 +61,7 @@ cdef inline str _to_text(object value):
     if value is False:
         return "false"
     if kind is int:
-        return str(value)
+        return _int_text(value)
     if kind is float and value - value == 0.0:  # finite: repr is what json.dumps prints
         return repr(value)
     return _other_text(value)

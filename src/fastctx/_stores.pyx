@@ -18,6 +18,8 @@ from cpython.dict cimport PyDict_Next
 from cpython.list cimport PyList_GET_ITEM
 from cpython.object cimport PyObject
 from libc.math cimport isfinite
+from libc.string cimport memcpy
+cimport cython
 
 from fastctx import _forks, _opcodes, limits
 from fastctx._data import (MISSING, ROOTS, describe_path, missing_message, root_message,
@@ -27,6 +29,12 @@ from fastctx._engine import check_engine
 from fastctx.errors import VariableNotFound
 from fastctx._pickle import restore_fork, restore_stores
 from threading import RLock
+from sys import intern
+
+cdef extern from "Python.h":
+    unsigned int PyUnicode_CHECK_INTERNED(object text)  # a flag of the string: no call
+    object PyUnicode_New(Py_ssize_t size, unsigned int maxchar)
+    void *PyUnicode_DATA(object text)
 
 __all__ = ["Stores"]
 
@@ -37,6 +45,17 @@ cdef dict _CODES = {"item": ROOT_ITEM, "index": ROOT_INDEX, "parameters": ROOT_P
                     "variables": ROOT_VARIABLES, "tasks": ROOT_TASKS, "config": ROOT_CONFIG,
                     "keystore": ROOT_KEYSTORE, "system": ROOT_SYSTEM}
 cdef dict _ROOTS = {name: _CODES[meaning] for name, meaning in ROOTS.items()}  # the aliases too
+# The same, as pointers to the interned names: a compiled path's names are interned, and an
+# interned string is a root only if it is one of these very objects (no probe, no hashing).
+cdef enum:
+    N_ROOTS = 11
+cdef tuple _ROOT_NAMES = tuple(intern(name) for name in _ROOTS)  # held: the pointers stay valid
+cdef PyObject *_ROOT_NAME[N_ROOTS]
+cdef int _ROOT_CODE[N_ROOTS]
+assert len(_ROOT_NAMES) == N_ROOTS, "N_ROOTS must count fastctx._data.ROOTS"
+for _at, _name in enumerate(_ROOT_NAMES):
+    _ROOT_NAME[_at] = <PyObject *>_name
+    _ROOT_CODE[_at] = _ROOTS[_name]
 
 
 cdef class Stores:
@@ -123,17 +142,28 @@ cdef class Stores:
                                  self.marks))
 
 
-# The look-ups take what they read of a context (its stores, item and index) rather than the
-# context: the context type stays in fastctx._core, one class with its four fields.
+@cython.freelist(64)  # clones and with-items views come and go by the thousand
+cdef class ContextFields:
+    """The fields of a workflow context, which :class:`fastctx.WorkflowContext` extends."""
+
+
+# The look-ups take what they read of a context (its stores, item and index).
 
 
 cdef object _resolve(Stores stores, object item, object index, object name):
-    root = _ROOTS.get(name) if type(name) is str else None
-    if root is None:
+    cdef int code = -1, at
+    if type(name) is str:
+        if PyUnicode_CHECK_INTERNED(name):
+            for at in range(N_ROOTS):
+                if <PyObject *>name == _ROOT_NAME[at]:
+                    code = _ROOT_CODE[at]
+                    break
+        else:
+            code = _ROOTS.get(name, -1)
+    if code < 0:
         if stores.namespaces is not None and name in stores.namespaces:
             return stores.namespaces[name]
         return stores.variables.get(name, _MISSING)
-    cdef int code = root
     if code == ROOT_ITEM:
         return _MISSING if index is None else item
     if code == ROOT_INDEX:
@@ -242,6 +272,31 @@ cdef object _call_registered(tuple node, list args, object ctx):
 
 
 # -- printing ----------------------------------------------------------------------------------
+cdef str _int_text(object value):
+    # str(value) of an int, printed here when it fits in 64 bits
+    cdef int overflow
+    cdef long long number = PyLong_AsLongLongAndOverflow(value, &overflow)
+    cdef unsigned long long rest = number
+    cdef char digits[24]
+    cdef int at = 24
+    if overflow:
+        return str(value)
+    if number < 0:
+        rest = 0ULL - rest
+    while True:
+        at -= 1
+        digits[at] = c'0' + <char>(rest % 10)
+        rest //= 10
+        if rest == 0:
+            break
+    if number < 0:
+        at -= 1
+        digits[at] = c'-'
+    text = PyUnicode_New(24 - at, 127)
+    memcpy(PyUnicode_DATA(text), digits + at, 24 - at)
+    return text
+
+
 cdef str _other_text(object value):
     # what _to_text (_stores.pxd) does not print itself
     return _py_to_text(value)

@@ -27,7 +27,7 @@ from ._cache import forget, remember
 from ._compiler import compile_node
 from ._data import ContextView, join_output
 from ._engine import DEFAULT_ENGINE, Engine
-from ._opcodes import OP_CALL, OP_PATH
+from ._opcodes import OP_CALL, OP_PATH, checked
 from ._reporting import error_for, quote
 from ._rewrite import rewrite
 from ._sandbox import Missing, WorkflowJinjaContext
@@ -155,7 +155,7 @@ def fast_parts(tree: nodes.Template, engine: Engine) -> tuple[Any, ...] | None:
 
 
 #: The default engine's caches: source -> program (a tuple the core runs, or a
-#: JinjaProgram); render_json strings -> the expression of a pure "{{ expr }}", or "".
+#: JinjaProgram); render_json strings -> what classify_json_string says they are.
 TEMPLATES = DEFAULT_ENGINE.templates
 EXPRESSIONS = DEFAULT_ENGINE.expressions
 JSON_STRINGS = DEFAULT_ENGINE.json_strings
@@ -205,7 +205,9 @@ def compile_expression(source: str, wf: ContextView | None = None,
         _check_source(source, "expression")
         expr = parse_expression(source, engine)
         program = compile_node(engine.compiler, expr)
-        if program is None:
+        if program is not None:
+            program = checked(program)
+        else:
             body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
             program = JinjaProgram(source, nodes.Template(body, lineno=1), True, engine)
     except Exception as exc:  # noqa: BLE001
@@ -231,16 +233,26 @@ def jinja_only(source: str, is_expression: bool,
     return JinjaProgram(source, engine.sandbox.parse(source), False, engine)
 
 
-def classify_json_string(text: str, engine: Engine = DEFAULT_ENGINE) -> str:
-    """For render_json: the expression of a pure ``{{ expr }}``, else "" (cached)."""
-    expression = engine.json_strings.get(text)
-    if expression is None:
-        expression = ""
+def classify_json_string(text: str, engine: Engine = DEFAULT_ENGINE) -> Any:
+    """For render_json (cached): what a string is. A pure ``{{ expr }}`` is its expression's
+    compiled program (a tuple the core evaluates), or the expression's source when that needs
+    the Jinja2 path or does not compile (its error is raised, scrubbed, when it is evaluated);
+    any other string is "", a template."""
+    entry = engine.json_strings.get(text)
+    if entry is None:
+        entry = ""
         if len(text) <= limits.current().max_template_length:
-            expression = pure_expression(text, engine) or ""
-        remember(engine.json_strings, text, expression, engine.cache_size,
+            entry = pure_expression(text, engine) or ""
+        if entry:
+            try:
+                program = compile_expression(entry, None, engine)
+            except Exception:  # noqa: BLE001 - raised again where it is evaluated
+                pass
+            else:
+                entry = program if type(program) is tuple else entry
+        remember(engine.json_strings, text, entry, engine.cache_size,
                  engine.sizes[id(engine.json_strings)])
-    return expression
+    return entry
 
 
 def pure_expression(source: str, engine: Engine = DEFAULT_ENGINE) -> str | None:

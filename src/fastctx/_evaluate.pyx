@@ -1,0 +1,198 @@
+# cython: language_level=3, binding=False, boundscheck=False, wraparound=False
+"""Cython core of fastctx, middle layer: what runs per render of a compiled template or
+expression. ``_render_parts`` renders a fast-path template (literal text, look-ups and compiled
+expressions, each printed and joined in C); ``_eval`` walks a compiled expression
+(``fastctx._opcodes``). Both read a context only through its four fields
+(``_stores.ContextFields``). The pure-Python twin is ``fastctx._evaluate_py``.
+"""
+
+from cpython.object cimport PyObject, PyObject_RichCompare
+from cpython.ref cimport Py_INCREF
+from cpython.sequence cimport PySequence_Contains
+from libc.string cimport memcpy
+
+from fastctx._stores cimport (ContextFields, _call_registered, _lookup, _lookup_or_missing,
+                              _to_text)
+
+from fastctx import _opcodes, limits
+from fastctx._data import MISSING, output_too_long
+from fastctx._operators import binop, concat
+from fastctx._sandbox import soft_missing
+
+cdef extern from "Python.h":
+    # a string's length, width of a character, characters and widest possible character,
+    # read from its header (macros: no call), through a borrowed pointer
+    Py_ssize_t _length "PyUnicode_GET_LENGTH" (PyObject *text)
+    int _kind "PyUnicode_KIND" (PyObject *text)
+    void *_data "PyUnicode_DATA" (PyObject *text)
+    unsigned int _widest "PyUnicode_MAX_CHAR_VALUE" (PyObject *text)
+    void _release "Py_DECREF" (PyObject *text)
+    object PyUnicode_New(Py_ssize_t size, unsigned int maxchar)
+    Py_ssize_t PyUnicode_CopyCharacters(object to, Py_ssize_t to_start, PyObject *source,
+                                        Py_ssize_t from_start, Py_ssize_t how_many) except -1
+
+__all__ = []
+
+cdef object _MISSING = MISSING
+
+# Opcodes as C constants (``fastctx._opcodes`` defines them, checked below): known when the
+# module compiles, so the evaluator dispatches with one switch.
+cdef enum:
+    C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_POS, C_CONCAT, C_LIST
+    C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG
+    C_IN = 6
+    C_NOTIN = 7
+assert [C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_POS, C_CONCAT,
+        C_LIST, C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_IN,
+        C_NOTIN] == [getattr(_opcodes, name) for name in (
+            "OP_CONST OP_PATH OP_SOFT OP_NOT OP_AND OP_OR OP_CMP OP_BINOP OP_NEG OP_POS "
+            "OP_CONCAT OP_LIST OP_TUPLE OP_DICT OP_COND OP_CALL OP_RESULT OP_OUTCOME "
+            "OP_CALL_REG CMP_IN CMP_NOTIN").split()], "fastctx._opcodes and the core differ"
+
+cdef enum:
+    HELD = 16  # the parts a template's texts are held for in C (more: in a list)
+
+
+cdef Py_ssize_t _MAX_OUTPUT = 0  # limits.LIMITS.max_output, kept current by on_change
+
+
+def _read_limits():
+    global _MAX_OUTPUT
+    _MAX_OUTPUT = limits.LIMITS.max_output
+
+
+limits.on_change(_read_limits)
+
+
+cdef str _render_parts(ContextFields ctx, tuple parts):
+    # Each part's text is charged to max_output as it comes, before anything is joined (a
+    # thousand large parts are a gigabyte).
+    cdef Py_ssize_t n = len(parts), size = 0, at, held = 0
+    cdef Py_ssize_t max_output = (_MAX_OUTPUT if ctx._stores.limits is None
+                                  else ctx._stores.limits.max_output)
+    cdef PyObject *texts[HELD]
+    cdef unsigned int widest = 0
+    cdef str text
+    if n == 1:
+        text = _part_text(ctx, parts[0])
+        if len(text) > max_output:
+            output_too_long()
+        return text
+    if n > HELD:
+        return _render_many(ctx, parts, max_output)
+    try:
+        for at in range(n):
+            text = _part_text(ctx, parts[at])
+            size += len(text)
+            if size > max_output:
+                output_too_long()
+            texts[at] = <PyObject *>text
+            Py_INCREF(text)
+            held += 1
+            # 127, 255, 65535 or 0x10FFFF: the widest of them is the union of their bits
+            widest |= _widest(texts[at])
+        return _join(texts, n, size, widest)
+    finally:
+        for at in range(held):
+            _release(texts[at])
+
+
+cdef str _render_many(ContextFields ctx, tuple parts, Py_ssize_t max_output):
+    cdef Py_ssize_t size = 0
+    cdef str text
+    cdef list out = []
+    for part in parts:
+        text = _part_text(ctx, part)
+        size += len(text)
+        if size > max_output:
+            output_too_long()
+        out.append(text)
+    return "".join(out)
+
+
+cdef str _join(PyObject **texts, Py_ssize_t n, Py_ssize_t size, unsigned int widest):
+    # "".join of n strings whose lengths add up to size: one allocation, then each copied in
+    # (a byte copy when it has the result's width)
+    cdef object result = PyUnicode_New(size, widest)
+    cdef int kind = _kind(<PyObject *>result)
+    cdef char *out = <char *>_data(<PyObject *>result)
+    cdef Py_ssize_t at = 0, i, length
+    for i in range(n):
+        length = _length(texts[i])
+        if _kind(texts[i]) == kind:
+            memcpy(out + at * kind, _data(texts[i]), length * kind)
+        else:
+            PyUnicode_CopyCharacters(result, at, texts[i], 0, length)
+        at += length
+    return result
+
+
+cdef inline str _part_text(ContextFields ctx, object part):
+    if type(part) is str:
+        return <str>part
+    if type((<tuple>part)[0]) is str:
+        return _to_text(_lookup(ctx._stores, ctx._item, ctx._index, <tuple>part))
+    return _to_text(_eval(ctx, <tuple>part))
+
+
+cdef object _eval(ContextFields ctx, tuple node):
+    cdef long op = node[0]
+    cdef long code
+    cdef object left, right, result
+    if op == C_PATH:
+        return _lookup(ctx._stores, ctx._item, ctx._index, <tuple>node[1])
+    elif op == C_CONST:
+        return node[1]
+    elif op == C_CMP:
+        left = _eval(ctx, <tuple>node[1])
+        result = True
+        for pair in <tuple>node[2]:
+            code = (<tuple>pair)[0]
+            right = _eval(ctx, <tuple>(<tuple>pair)[1])
+            if code == C_IN:
+                result = PySequence_Contains(right, left) == 1
+            elif code == C_NOTIN:
+                result = PySequence_Contains(right, left) != 1
+            else:
+                result = PyObject_RichCompare(left, right, <int>code)
+            if not result:
+                return result
+            left = right
+        return result
+    elif op == C_AND:
+        left = _eval(ctx, <tuple>node[1])
+        return _eval(ctx, <tuple>node[2]) if left else left
+    elif op == C_OR:
+        left = _eval(ctx, <tuple>node[1])
+        return left if left else _eval(ctx, <tuple>node[2])
+    elif op == C_NOT:
+        return not _eval(ctx, <tuple>node[1])
+    elif op == C_CALL:
+        return node[1](*[_eval(ctx, <tuple>arg) for arg in <tuple>node[2]])
+    elif op == C_CALL_REG:
+        return _call_registered(node, [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]], ctx)
+    elif op == C_BINOP:
+        return binop(node[1], _eval(ctx, <tuple>node[2]), _eval(ctx, <tuple>node[3]))
+    elif op == C_SOFT:
+        result = _lookup_or_missing(ctx._stores, ctx._item, ctx._index, <tuple>node[1])
+        return soft_missing(node[1]) if result is _MISSING else result
+    elif op == C_CONCAT:
+        return concat([_eval(ctx, <tuple>arg) for arg in <tuple>node[1]])
+    elif op == C_COND:
+        return _eval(ctx, <tuple>(node[2] if _eval(ctx, <tuple>node[1]) else node[3]))
+    elif op == C_NEG:
+        return -_eval(ctx, <tuple>node[1])
+    elif op == C_POS:
+        return +_eval(ctx, <tuple>node[1])
+    elif op == C_LIST:
+        return [_eval(ctx, <tuple>arg) for arg in <tuple>node[1]]
+    elif op == C_TUPLE:
+        return tuple([_eval(ctx, <tuple>arg) for arg in <tuple>node[1]])
+    elif op == C_DICT:  # every key and value first, then the dict: as Python's {k: v} display
+        return dict([(_eval(ctx, <tuple>(<tuple>kv)[0]), _eval(ctx, <tuple>(<tuple>kv)[1]))
+                     for kv in <tuple>node[1]])
+    elif op == C_RESULT:
+        return None if ctx._last is None else (<tuple>ctx._last)[0]
+    elif op == C_OUTCOME:
+        return ctx._last is not None and (<tuple>ctx._last)[1] is node[1]
+    raise AssertionError(f"unknown opcode {op}")
