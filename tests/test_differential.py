@@ -416,6 +416,18 @@ def _by_count(signatures: dict[str, tuple[int, ...]]) -> dict[int, list[str]]:
     return names
 
 
+# Filters given arguments by name (compiled as OP_CALL_KW; map's attribute form too).
+KEYWORD_FILTERS = [
+    "map(attribute='n')", "map(attribute='n', default=0)", "map(attribute=0) | list",
+    "map(attribute='a.b')", "map(attr='n')", "sum(attribute='n')", "sort(attribute='n')",
+    "sort(reverse=true)", "join(',', attribute='n')", "join(d=',')", "truncate(length=5)",
+    "indent(width=2, first=true)", "default('x', boolean=true)", "round(precision=1)",
+    "tojson(indent=2)", "unique(case_sensitive=true)", "dictsort(by='value')",
+    "batch(2, fill_with=0) | list", "center(width=9)", "replace('a', new='b')",
+    "int(default=7)", "float(default=1.5)", "first", "list",
+]
+
+
 def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     """One level of the grammar over ``inner``, the expressions below it."""
     arg_tuples = {count: st.tuples(*[inner] * count) for count in range(4)}
@@ -440,6 +452,8 @@ def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         lambda first, rest: p(first) + "".join(f" {op} {p(x)}" for op, x in rest),
         inner, st.lists(st.tuples(st.sampled_from(COMPARISONS), inner), min_size=1,
                         max_size=3))
+    keyword_filters = st.builds(lambda value, call: f"{value} | {call}", paths | operand,
+                                st.sampled_from(KEYWORD_FILTERS))
     dicts = st.lists(st.tuples(inner | text_literals, inner), max_size=3).map(
         lambda pairs: "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}")
     items = st.lists(inner, max_size=3)
@@ -459,6 +473,7 @@ def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         dicts,
         calls,
         filters,
+        keyword_filters,
         soft_defaults,
         tests,
     )
@@ -522,6 +537,13 @@ lookup_parts = paths.map(lambda path: "{{ " + path + " }}")
 block_parts = st.one_of(
     st.builds(lambda cond, text, part: f"{{% if {cond} %}}{text}{{% else %}}{part}{{% endif %}}",
               inner_expressions, text_parts, expression_parts),
+    st.builds(lambda cond, text: f"{{%- if {cond} -%}} {text} {{%- endif %}}",
+              inner_expressions, expression_parts),
+    st.builds(lambda a, b, x, y, z: f"{{% if {a} %}}{x}{{% elif {b} %}}{y}{{% else %}}{z}"
+              "{% endif %}", inner_expressions, inner_expressions, text_parts,
+              expression_parts, expression_parts),
+    st.builds(lambda a, b, x: f"{{% if {a} %}}<{{% if {b} %}}{x}{{% endif %}}>{{% endif %}}",
+              inner_expressions, inner_expressions, expression_parts),
     paths.map(lambda path: f"{{% for v in {path} %}}[{{{{ v }}}}]{{% endfor %}}"),
     inner_expressions.map(lambda value: f"{{% set z = {value} %}}{{{{ z }}}}"),
 )

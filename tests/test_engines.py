@@ -114,7 +114,7 @@ def test_pass_context_receives_the_clone_being_rendered(wc_class: type) -> None:
     assert [view.render_template("{{ current() }}{{ ['p', 'q', 'r'] | at }}")
             for view in views] == ["xp", "yq", "zr"]
     assert seen == views
-    assert [view.render_template("{% if true %}{{ current() }}{% endif %}")
+    assert [view.render_template("{% for once in [1] %}{{ current() }}{% endfor %}")
             for view in views] == ["x", "y", "z"]
 
 
@@ -147,7 +147,7 @@ def test_a_function_is_never_a_value(wc_class: type) -> None:
     ctx = wc_class({}, {"now": "the variable"}, engine=engine)
     assert ctx.render_template("{{ now }} / {{ now() }}") == \
         "the variable / 2026-12-03T08:00:00Z"
-    assert ctx.render_template("{% if true %}{{ now }}{% endif %}") == "the variable"
+    assert ctx.render_template("{% for once in [1] %}{{ now }}{% endfor %}") == "the variable"
 
 
 # -- what callables return and raise --------------------------------------------------------
@@ -160,7 +160,7 @@ def test_results_are_checked_data(wc_class: type) -> None:
         with pytest.raises(TypeConversion, match=f"function '{source[:-2]}'"):
             ctx.evaluate(source)
         with pytest.raises(TypeConversion, match=f"function '{source[:-2]}'"):
-            ctx.render_template("{% if true %}{{ " + source + " }}{% endif %}")
+            ctx.render_template("{% for once in [1] %}{{ " + source + " }}{% endfor %}")
     assert ctx.evaluate("pair()") == [1, 2]
     assert ctx.evaluate("3 is odd") is True
     assert ctx.evaluate("[4] | select('odd') | list") == []
@@ -187,7 +187,7 @@ def test_a_failure_is_an_invalid_expression_naming_it_with_secrets_scrubbed(
         raise VariableNotFound("no such record", "record")
 
     ctx = wc_class(keystore={"pw": "hunter2-secret"}, engine=engine)
-    for template in ("{{ boom() }}", "{% if true %}{{ boom() }}{% endif %}"):
+    for template in ("{{ boom() }}", "{% for once in [1] %}{{ boom() }}{% endfor %}"):
         with pytest.raises(InvalidExpression, match="function 'boom' failed") as info:
             ctx.render_template(template)
         assert "hunter2-secret" not in str(info.value)
@@ -335,7 +335,7 @@ def test_each_engine_has_its_own_limits(wc_class: type) -> None:
     small = new_engine(limits={"max_output": 10, "max_range": 5})
     ctx = wc_class({"s": "x" * 20}, engine=small)
     other = wc_class({"s": "x" * 20}, engine=new_engine())
-    for template in ("{{ parameters.s }}", "{% if true %}{{ parameters.s }}{% endif %}"):
+    for template in ("{{ parameters.s }}", "{% for once in [1] %}{{ parameters.s }}{% endfor %}"):
         with pytest.raises(LimitExceeded, match="max_output=10"):
             ctx.render_template(template)
         assert other.render_template(template) == "x" * 20
@@ -381,7 +381,7 @@ def test_limits_apply_inside_registered_callables_and_nested_renders(wc_class: t
 
     @small.function("default_inside", pass_context=True)
     def default_inside(view: Any) -> str:  # a default-engine render inside a limited one
-        return big.render_template("{% if true %}{{ parameters.s ~ '' }}{% endif %}")
+        return big.render_template("{% for once in [1] %}{{ parameters.s ~ '' }}{% endfor %}")
 
     assert ctx.evaluate("default_inside() | length") == 20
     with pytest.raises(LimitExceeded, match="max_output=10"):
@@ -419,7 +419,7 @@ def test_printing_as_jinja2_prints(wc_class: type) -> None:
     expected = "None True {'a': [1, 'b']} 1.5"
     assert ctx.render_template(template) == expected
     assert compiled(engine, template)
-    assert ctx.render_template("{% if true %}" + template + "{% endif %}") == expected
+    assert ctx.render_template("{% for once in [1] %}" + template + "{% endfor %}") == expected
     assert ctx.render_template("{{ parameters.yes ~ '/' ~ parameters.none }}") == "True/None"
     assert ctx.evaluate("parameters.d") == {"a": [1, "b"]}  # values keep their type
     default = wc_class({"none": None, "yes": True, "d": {"a": [1, "b"]}, "f": 1.5})
@@ -469,3 +469,12 @@ def test_registered_callables_agree_on_both_paths(wc_class: type, template: str)
     assert compiled(engine, template)
     jinja = _templating.jinja_only(template, False, engine)
     assert outcome(lambda: jinja.render(ctx)) == compiled_result
+
+
+def test_registered_functions_take_arguments_by_name(wc_class: type) -> None:
+    engine = st2_engine()
+    ctx = wc_class(keystore={"k": "v"}, engine=engine)
+    template = "{{ st2kv('nope', default='d') }}|{{ ['a'] | to_upper_list(suffix='!') }}"
+    assert ctx.render_template(template) == 'd|["A!"]'
+    assert compiled(engine, template)
+    assert ctx.evaluate("st2kv(key='k')") == "v"

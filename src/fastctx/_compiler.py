@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jinja2 import nodes
+from jinja2.filters import FILTERS
 from jinja2.nodes import EvalContext
 from jinja2.utils import _PassArg
 
@@ -28,6 +29,7 @@ from ._outcome import OUTCOMES
 __all__ = ["JINJA_NAMES", "NotCompilable", "compile_node"]
 
 intern = sys.intern
+_MAP = FILTERS["map"]
 _COMPARE_CODES = {"lt": 0, "lteq": 1, "eq": 2, "ne": 3, "gt": 4, "gteq": 5,
                   "in": op.CMP_IN, "notin": op.CMP_NOTIN}
 _BINOPS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/",
@@ -158,40 +160,51 @@ class Compiler:
                 self.compile(node.expr2))
 
     # -- calls, filters, tests ---------------------------------------------------------
+    def _keywords(self, node: nodes.Call | nodes.Filter | nodes.Test) \
+            -> tuple[tuple[tuple[Any, ...], ...], tuple[str, ...]]:
+        """The values and names of the arguments passed by name."""
+        if node.dyn_args or node.dyn_kwargs:
+            raise NotCompilable("a call with *args or **kwargs")
+        return (tuple(self.compile(pair.value) for pair in node.kwargs),
+                tuple(pair.key for pair in node.kwargs))
+
     def visit_Call(self, node: nodes.Call) -> tuple[Any, ...]:
-        if not isinstance(node.node, nodes.Name) or node.kwargs or node.dyn_args \
-                or node.dyn_kwargs:
-            raise NotCompilable("a call other than f(x, ...)")
+        if not isinstance(node.node, nodes.Name):
+            raise NotCompilable("a call of a computed value")
         name = node.node.name
+        values, names = self._keywords(node)
         registered = self.engine.functions.get(name)
         if registered is not None:
-            return _registered_call(registered, self._all(node.args))
-        if name == "result" and not node.args:
-            return (op.OP_RESULT,)
-        if name in OUTCOMES and not node.args:
-            return (op.OP_OUTCOME, OUTCOMES[name])
+            return _registered_call(registered, self._all(node.args) + values, names)
+        if not node.args and not names:
+            if name == "result":
+                return (op.OP_RESULT,)
+            if name in OUTCOMES:
+                return (op.OP_OUTCOME, OUTCOMES[name])
         function = HELPERS.get(name)
         if function is None or self.sandbox.globals.get(name) is not function:
             raise NotCompilable(f"call of {name!r}")
-        return (op.OP_CALL, function, self._all(node.args))
+        return _call(function, self._all(node.args) + values, names)
 
     def _function_call(self, function: Any, value: tuple[Any, ...],
                        node: nodes.Filter | nodes.Test, registered: Any) -> tuple[Any, ...]:
-        if node.kwargs or node.dyn_args or node.dyn_kwargs:
-            raise NotCompilable("a filter or test with keyword arguments")
-        args = (value, *self._all(node.args))
+        values, names = self._keywords(node)
+        args = (value, *self._all(node.args), *values)
         if registered is not None:
-            return _registered_call(registered, args)
+            return _registered_call(registered, args, names)
         if function is None:
             raise NotCompilable(f"unknown filter or test {node.name!r}")
         passed = _PassArg.from_obj(function)
         if passed is _PassArg.environment:
             args = ((op.OP_CONST, self.sandbox), *args)
-        elif passed is _PassArg.eval_context:
+        elif passed is _PassArg.eval_context or (
+                # map(attribute=...) reads nothing of its context but the environment, which
+                # the evaluation context holds too (map('filter') calls filters: not here)
+                function is _MAP and not node.args and "attribute" in names):
             args = ((op.OP_CONST, self.eval_ctx), *args)
         elif passed is not None:
             raise NotCompilable("a filter or test that needs the template context")
-        return (op.OP_CALL, function, args)
+        return _call(function, args, names)
 
     def visit_Filter(self, node: nodes.Filter) -> tuple[Any, ...]:
         if node.node is None or node.name.startswith("@"):
@@ -211,10 +224,15 @@ class Compiler:
                                    self.engine.tests.get(node.name))
 
 
-def _registered_call(registered: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
+def _call(function: Any, args: tuple[Any, ...], names: tuple[str, ...]) -> tuple[Any, ...]:
+    return (op.OP_CALL_KW, function, args, names) if names else (op.OP_CALL, function, args)
+
+
+def _registered_call(registered: Any, args: tuple[Any, ...],
+                     names: tuple[str, ...] = ()) -> tuple[Any, ...]:
     flags = (op.REG_PASS_CONTEXT if registered.pass_context else 0) | (
         op.REG_TEST if registered.kind == "test" else 0)
-    return (op.OP_CALL_REG, registered.function, args, flags, registered)
+    return (op.OP_CALL_REG, registered.function, args, flags, registered, names)
 
 
 def compile_node(compiler: Compiler, node: nodes.Node) -> tuple[Any, ...] | None:

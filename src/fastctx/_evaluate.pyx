@@ -11,8 +11,8 @@ from cpython.ref cimport Py_INCREF
 from cpython.sequence cimport PySequence_Contains
 from libc.string cimport memcpy
 
-from fastctx._stores cimport (ContextFields, _call_registered, _lookup, _lookup_or_missing,
-                              _to_text)
+from fastctx._stores cimport (ContextFields, _call_by_name, _call_registered, _lookup,
+                              _lookup_or_missing, _to_text)
 
 from fastctx import _opcodes, limits
 from fastctx._data import MISSING, output_too_long
@@ -39,15 +39,16 @@ cdef object _MISSING = MISSING
 # module compiles, so the evaluator dispatches with one switch.
 cdef enum:
     C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_POS, C_CONCAT, C_LIST
-    C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG
+    C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_CHECKED, C_CALL_KW
+    C_BRANCH
     C_IN = 6
     C_NOTIN = 7
 assert [C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_POS, C_CONCAT,
-        C_LIST, C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_IN,
-        C_NOTIN] == [getattr(_opcodes, name) for name in (
+        C_LIST, C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_CHECKED,
+        C_CALL_KW, C_BRANCH, C_IN, C_NOTIN] == [getattr(_opcodes, name) for name in (
             "OP_CONST OP_PATH OP_SOFT OP_NOT OP_AND OP_OR OP_CMP OP_BINOP OP_NEG OP_POS "
             "OP_CONCAT OP_LIST OP_TUPLE OP_DICT OP_COND OP_CALL OP_RESULT OP_OUTCOME "
-            "OP_CALL_REG CMP_IN CMP_NOTIN").split()], "fastctx._opcodes and the core differ"
+            "OP_CALL_REG OP_CHECKED OP_CALL_KW OP_BRANCH CMP_IN CMP_NOTIN").split()], "fastctx._opcodes and the core differ"
 
 cdef enum:
     HELD = 16  # the parts a template's texts are held for in C (more: in a list)
@@ -169,6 +170,11 @@ cdef object _eval(ContextFields ctx, tuple node):
         return not _eval(ctx, <tuple>node[1])
     elif op == C_CALL:
         return node[1](*[_eval(ctx, <tuple>arg) for arg in <tuple>node[2]])
+    elif op == C_CALL_KW:
+        return _call_by_name(node[1], [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]],
+                             <tuple>node[3])
+    elif op == C_BRANCH:  # {% if %}: the text of one branch
+        return _render_parts(ctx, <tuple>(node[2] if _eval(ctx, <tuple>node[1]) else node[3]))
     elif op == C_CALL_REG:
         return _call_registered(node, [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]], ctx)
     elif op == C_BINOP:

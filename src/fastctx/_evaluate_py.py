@@ -13,7 +13,9 @@ from ._opcodes import (
     COMPARE,
     OP_AND,
     OP_BINOP,
+    OP_BRANCH,
     OP_CALL,
+    OP_CALL_KW,
     OP_CALL_REG,
     OP_CMP,
     OP_CONCAT,
@@ -78,9 +80,15 @@ def evaluate_node(ctx: Any, node: tuple[Any, ...]) -> Any:
         return not evaluate_node(ctx, node[1])
     if op == OP_CALL:
         return node[1](*[evaluate_node(ctx, arg) for arg in node[2]])
+    if op == OP_CALL_KW:
+        return _call_by_name(node[1], [evaluate_node(ctx, arg) for arg in node[2]], node[3])
+    if op == OP_BRANCH:  # {% if %}: the text of one branch
+        return render_parts(ctx, node[2] if evaluate_node(ctx, node[1]) else node[3])
     if op == OP_CALL_REG:  # Registered.__call__: the rule the compiled core copies
         args = [evaluate_node(ctx, arg) for arg in node[2]]
-        return node[4](ctx, *args) if node[3] & REG_PASS_CONTEXT else node[4](*args)
+        if node[3] & REG_PASS_CONTEXT:
+            args.insert(0, ctx)
+        return _call_by_name(node[4], args, node[5])
     if op == OP_BINOP:
         return binop(node[1], evaluate_node(ctx, node[2]), evaluate_node(ctx, node[3]))
     if op == OP_SOFT:
@@ -105,3 +113,11 @@ def evaluate_node(ctx: Any, node: tuple[Any, ...]) -> Any:
     if op == OP_OUTCOME:
         return ctx.last_outcome is node[1]
     raise AssertionError(f"unknown opcode {op}")
+
+
+def _call_by_name(function: Any, args: list[Any], names: tuple[str, ...]) -> Any:
+    """``function(*args)``, the last ``len(names)`` of ``args`` passed by those names."""
+    if not names:
+        return function(*args)
+    n = len(args) - len(names)
+    return function(*args[:n], **dict(zip(names, args[n:])))

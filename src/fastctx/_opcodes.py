@@ -17,13 +17,19 @@ OP_LIST/TUPLE   ``(op, (operand, ...))``
 OP_DICT         ``(OP_DICT, ((key, value), ...))``
 OP_COND         ``(OP_COND, test, then, otherwise)``
 OP_CALL         ``(OP_CALL, function, (argument, ...))``
-OP_CALL_REG     ``(OP_CALL_REG, function, (argument, ...), flags, registered)``: a callable
-                registered on an engine: ``function(*arguments)`` (``function(ctx, ...)``
-                with REG_PASS_CONTEXT); its exception becomes ``registered.failure(exc)``; a
+OP_CALL_KW      ``(OP_CALL_KW, function, (argument, ...), (name, ...))``: the last arguments
+                are passed by the names, in order: ``f(x, y=1)`` is
+                ``(OP_CALL_KW, f, (x, 1), ("y",))``
+OP_CALL_REG     ``(OP_CALL_REG, function, (argument, ...), flags, registered, (name, ...))``: a
+                callable registered on an engine: ``function(*arguments)`` (``function(ctx,
+                ...)`` with REG_PASS_CONTEXT; the last arguments by name, as OP_CALL_KW); its
+                exception becomes ``registered.failure(exc)``; a
                 string, ``true``/``false`` or null is accepted as it is (only a boolean for
                 REG_TEST), any other value is ``registered.check(value)``
 OP_RESULT       ``(OP_RESULT,)``: ``result()``, the last task's result
 OP_OUTCOME      ``(OP_OUTCOME, TaskOutcome)``: ``succeeded()``, ``failed()``, ``timed_out()``
+OP_BRANCH       ``(OP_BRANCH, test, parts, other_parts)``: ``{% if %}`` in a template: the text
+                of the fast-path ``parts`` if ``test`` holds, else of ``other_parts``
 OP_CHECKED      ``(OP_CHECKED, expression)``: a whole expression that can make an undefined
                 value (it has a soft look-up or a call); its evaluation notes whether one was
                 made, and if so looks for it in the value (only at the top of an expression)
@@ -33,7 +39,8 @@ An expression with no OP_SOFT, OP_CALL or OP_CALL_REG makes no undefined value: 
 is returned as it is (``checked`` wraps the others).
 
 A template on the fast path is a tuple of parts: literal strings, paths ``(root, key, ...)``
-(a path's first element is a string, an opcode's an int) and compiled expressions.
+(a path's first element is a string, an opcode's an int), compiled expressions and
+``OP_BRANCH`` blocks.
 """
 
 from __future__ import annotations
@@ -44,11 +51,11 @@ from typing import Any
 
 OP_CONST, OP_PATH, OP_SOFT, OP_NOT, OP_AND, OP_OR, OP_CMP, OP_BINOP, OP_NEG, OP_POS, \
     OP_CONCAT, OP_LIST, OP_TUPLE, OP_DICT, OP_COND, OP_CALL, OP_RESULT, OP_OUTCOME, \
-    OP_CALL_REG, OP_CHECKED = range(20)
+    OP_CALL_REG, OP_CHECKED, OP_CALL_KW, OP_BRANCH = range(22)
 CMP_IN, CMP_NOTIN = 6, 7
 REG_PASS_CONTEXT, REG_TEST = 1, 2  # flags of OP_CALL_REG
 
-_MAKERS = frozenset((OP_SOFT, OP_CALL, OP_CALL_REG))
+_MAKERS = frozenset((OP_SOFT, OP_CALL, OP_CALL_REG, OP_CALL_KW))
 _LEAVES = frozenset((OP_CONST, OP_PATH, OP_RESULT, OP_OUTCOME))
 
 

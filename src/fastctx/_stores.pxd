@@ -44,6 +44,7 @@ cdef object _lookup(Stores stores, object item, object index, tuple path)
 cdef object _lookup_or_missing(Stores stores, object item, object index, tuple path)
 cpdef object check_json(object value, str what)
 cdef object _call_registered(tuple node, list args, object ctx)
+cdef object _call_by_name(object function, list args, tuple names)
 cdef int _put(Stores stores, int code, object key, object value) except -1
 cdef str _other_text(object value)
 cdef str _int_text(object value)

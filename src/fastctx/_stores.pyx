@@ -260,7 +260,7 @@ cdef object _call_registered(tuple node, list args, object ctx):
     if flags & C_REG_PASS_CONTEXT:
         args.insert(0, ctx)
     try:
-        value = node[1](*args)
+        value = _call_by_name(node[1], args, <tuple>node[5])
     except Exception as exc:
         error = node[4].failure(exc)
     else:
@@ -269,6 +269,17 @@ cdef object _call_registered(tuple node, list args, object ctx):
             return value
         return node[4].check(value)
     raise error  # outside the except: the original is not chained
+
+
+cdef object _call_by_name(object function, list args, tuple names):
+    # function(*args), the last len(names) of args passed by those names (OP_CALL_KW)
+    cdef Py_ssize_t n = len(args) - len(names), i
+    if n == len(args):
+        return function(*args)
+    keywords = {}
+    for i in range(len(names)):
+        keywords[names[i]] = args[n + i]
+    return function(*args[:n], **keywords)
 
 
 # -- printing ----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ._cache import forget, remember
 from ._compiler import compile_node
 from ._data import ContextView, join_output
 from ._engine import DEFAULT_ENGINE, Engine
-from ._opcodes import OP_CALL, OP_PATH, checked
+from ._opcodes import OP_BRANCH, OP_CALL, OP_PATH, checked
 from ._reporting import error_for, quote
 from ._rewrite import rewrite
 from ._sandbox import Missing, WorkflowJinjaContext
@@ -131,16 +131,26 @@ def _check_source(source: Any, what: str) -> str:
 
 
 def fast_parts(tree: nodes.Template, engine: Engine) -> tuple[Any, ...] | None:
-    """The fast path's parts if the template is only literal text and compilable
-    expressions: a string, a path tuple ``(root, key, ...)`` or a compiled expression
-    (which, for an engine that prints as Jinja2 does, prints its value itself)."""
-    compiler = engine.compiler
+    """The fast path's parts if the template is only literal text, compilable expressions and
+    ``{% if %}`` blocks of them: a string, a path tuple ``(root, key, ...)``, a compiled
+    expression (which, for an engine that prints as Jinja2 does, prints its value itself) or
+    an ``OP_BRANCH``."""
+    return _parts(tree.body, engine.compiler)
+
+
+def _parts(body: list[nodes.Node], compiler: Any) -> tuple[Any, ...] | None:
     printer = compiler.printer
     parts: list[Any] = []
-    for output in tree.body:
-        if not isinstance(output, nodes.Output):
+    for statement in body:
+        if isinstance(statement, nodes.If):
+            branch = _branch(statement, compiler)
+            if branch is None:
+                return None
+            parts.append(branch)
+            continue
+        if not isinstance(statement, nodes.Output):
             return None
-        for node in output.nodes:
+        for node in statement.nodes:
             if isinstance(node, nodes.TemplateData):
                 parts.append(node.data)
                 continue
@@ -152,6 +162,19 @@ def fast_parts(tree: nodes.Template, engine: Engine) -> tuple[Any, ...] | None:
             else:
                 parts.append(compiled[1] if compiled[0] == OP_PATH else compiled)
     return tuple(parts)
+
+
+def _branch(block: nodes.If, compiler: Any) -> tuple[Any, ...] | None:
+    """``{% if a %}x{% elif b %}y{% else %}z{% endif %}`` as
+    ``(OP_BRANCH, a, x, ((OP_BRANCH, b, y, z),))``, or None."""
+    otherwise = _parts(block.else_, compiler)
+    for alternative in reversed([block, *block.elif_]):
+        test = compile_node(compiler, alternative.test)
+        then = _parts(alternative.body, compiler)
+        if test is None or then is None or otherwise is None:
+            return None
+        otherwise = ((OP_BRANCH, test, then, otherwise),)
+    return otherwise[0]  # type: ignore[index]
 
 
 #: The default engine's caches: source -> program (a tuple the core runs, or a
