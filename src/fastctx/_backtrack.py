@@ -100,15 +100,14 @@ class Backtracking:
     def __init__(self, parsed: Any) -> None:
         self.items = list(parsed)
         self.flags = parsed.state.flags
-        self.size = 1
+
         self.meets: dict[tuple[Any, Any], bool] = {}
         #: For each quantifier over one character class: a pattern finding the runs of that
         #: class, whose longest bounds the quantifier's iterations in a given subject.
         self.runs: dict[Any, Any] = {}
         stack = [parsed]
-        while stack:  # the pattern's size, and the flags any group sets
+        while stack:  # the flags any group sets, and the quantifiers over one class
             for op, argument in stack.pop():
-                self.size += 1
                 if op is _sre.SUBPATTERN:
                     self.flags |= argument[1]
                     stack.append(argument[-1])
