@@ -75,6 +75,23 @@ def _check_size(name: str, size: int) -> None:
                             f"{limits.current().max_output}", "max_output")
 
 
+def _check_batch(name: str, value: Any, count: Any = 1, fill: Any = None, *rest: Any) -> None:
+    """``batch(n, fill)``: the last batch is padded to ``n`` members: counted (with the
+    members and the batches) against max_output before Jinja2 builds them."""
+    _check_widths(name, value, count, fill, *rest)
+    if type(count) is int and count > 0 and hasattr(value, "__len__"):
+        _check_size(name, len(value) + (count if fill is not None else 0) +
+                    len(value) // count + 1)
+
+
+def _check_slice(name: str, value: Any, slices: Any = 1, *rest: Any) -> None:
+    """``slice(n)``: ``n`` lists, however few the members: counted with the members against
+    max_output before Jinja2 builds them."""
+    _check_widths(name, value, slices, *rest)
+    if type(slices) is int and slices > 0:
+        _check_size(name, (len(value) if hasattr(value, "__len__") else 0) + slices)
+
+
 def _check_join(name: str, value: Any, separator: Any = "", *rest: Any) -> None:
     if isinstance(value, (list, tuple, str)) and type(separator) is str:
         check_join(value, separator)
@@ -126,9 +143,15 @@ def _joined(fn: Callable[..., Any]) -> Callable[..., Any]:
     def join(eval_ctx: EvalContext, value: Any, d: Any = "", attribute: Any = None) -> Any:
         if attribute is not None:
             value = map(make_attrgetter(eval_ctx.environment, attribute), value)
-        if not isinstance(value, str):
-            value = [member if isinstance(member, str) else to_text(member)
-                     for member in value]
+        if not isinstance(value, str):  # counted as it is read: a lazy map makes its members
+            printed, size, most = [], 0, limits.current().max_output  # only now
+            for member in value:
+                text = member if isinstance(member, str) else to_text(member)
+                size += len(text) + (len(d) if type(d) is str else 0)
+                if size > most:
+                    _check_size("join", size)
+                printed.append(text)
+            value = printed
         return fn(eval_ctx, value, d)
 
     return join
@@ -214,8 +237,10 @@ def served_filters(jinja_filters: dict[str, Callable[..., Any]]) -> dict[str, Ca
     filters["xmlattr"] = _xmlattr_values(filters["xmlattr"])
     filters["urlencode"] = _urlencoded(filters["urlencode"])
     filters["replace"] = _bounded("replace", filters["replace"], _check_replace)
-    for name in ("center", "wordwrap", "truncate", "slice", "batch"):
+    for name in ("center", "wordwrap", "truncate"):
         filters[name] = _bounded(name, filters[name], _check_widths)
+    filters["slice"] = _bounded("slice", filters["slice"], _check_slice)
+    filters["batch"] = _bounded("batch", filters["batch"], _check_batch)
     filters["indent"] = _bounded("indent", filters["indent"], _check_indent)
     filters["tojson"] = _bounded("tojson", filters["tojson"], _check_tojson)
     filters["sum"] = _summed(filters["sum"])

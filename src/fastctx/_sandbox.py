@@ -35,7 +35,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg, pass_context, pass_environment
 from jinja2.utils import missing as MISSING_JINJA
 
-from . import limits
+from . import _regex, limits
 from ._data import (
     MISSING,
     ContextView,
@@ -433,7 +433,11 @@ def _call_units(args: tuple[Any, ...], kwargs: dict[str, Any], weight: int = 1) 
 def _call_charged(work: list[int], weight: int, function: Callable[..., Any], *args: Any,
                   **kwargs: Any) -> Any:
     _charge_work(work, _call_units(args, kwargs, weight))
-    return function(*args, **kwargs)
+    token = _regex.WORK.set(work)  # a regular expression's match is charged to it too
+    try:
+        return function(*args, **kwargs)
+    finally:
+        _regex.WORK.reset(token)
 
 
 def charging(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -446,14 +450,19 @@ def charging(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @pass_context
     @functools.wraps(fn)
     def charged(jctx: WorkflowJinjaContext, *args: Any, **kwargs: Any) -> Any:
-        _charge_work(jctx.wf_work, _call_units(args, kwargs, weight))  # type: ignore[attr-defined]
-        if passed is _PassArg.context:
-            return fn(jctx, *args, **kwargs)
-        if passed is _PassArg.environment:
-            return fn(jctx.environment, *args, **kwargs)
-        if passed is _PassArg.eval_context:
-            return fn(jctx.eval_ctx, *args, **kwargs)
-        return fn(*args, **kwargs)
+        work = jctx.wf_work  # type: ignore[attr-defined]
+        _charge_work(work, _call_units(args, kwargs, weight))
+        token = _regex.WORK.set(work)  # a regular expression's match is charged to it too
+        try:
+            if passed is _PassArg.context:
+                return fn(jctx, *args, **kwargs)
+            if passed is _PassArg.environment:
+                return fn(jctx.environment, *args, **kwargs)
+            if passed is _PassArg.eval_context:
+                return fn(jctx.eval_ctx, *args, **kwargs)
+            return fn(*args, **kwargs)
+        finally:
+            _regex.WORK.reset(token)
 
     charged.fastctx_unwrapped = fn  # type: ignore[attr-defined]
     return charged
@@ -497,7 +506,7 @@ def make_sandbox(functions: dict[str, Callable[..., Any]], filters: dict[str, An
     env.function_ids = frozenset(id(value) for value in env.globals.values() if callable(value))
     env.filters = {name: charging(name, fn)
                    for name, fn in served_filters(env.filters).items()}
-    env.filters.update(filters)
+    env.filters.update({name: charging(name, fn) for name, fn in filters.items()})
     env.filters.update({"@path": _path_filter, "@callee": _callee_filter, "@item": _item_filter,
                         "@concat": concat_values, "@loop": _loop_filter})
     env.tests.update(tests)

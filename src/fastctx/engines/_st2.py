@@ -16,8 +16,8 @@ Differences from st2, all on input st2 would reject or mishandle anyway:
 * Limits: a regex pattern longer than 1,000 characters, a subject string or a result longer than
   ``max_output`` raise :class:`~fastctx.errors.LimitExceeded` (limit ``"max_output"``); JSON
   nested deeper than ``max_depth`` raises it with limit ``"max_depth"``; ``to_json_string``
-  refuses an ``indent`` larger than 100. A regex that backtracks catastrophically is not
-  bounded in time (as in st2).
+  refuses an ``indent`` larger than 100. A regex is matched by RE2 (the ``re2`` extra) or,
+  by ``re``, charged its worst case against ``max_work`` first (``fastctx._regex``).
 * Flags and switches (``ignorecase``, ``sort_keys``) must be booleans (or None where st2's
   default is None), not any truthy value; ``to_human_time_from_seconds`` refuses booleans
   (``True`` is ``1`` in st2).
