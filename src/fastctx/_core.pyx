@@ -8,6 +8,7 @@ import what they share from the modules below them (docs/architecture.md).
 """
 
 from cpython.object cimport PyObject, PyTypeObject
+from cpython.dict cimport PyDict_Next
 from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 
 cdef extern from "Python.h":
@@ -36,7 +37,8 @@ __all__ = ["WorkflowContext"]
 cdef object _MISSING = MISSING
 cdef object _MissingType = Missing
 cdef tuple _EMPTY = ()
-cdef object _CHECKED = _opcodes.OP_CHECKED  # the small int itself: compared by identity
+# the small ints themselves: compared by identity
+cdef object _CHECKED = _opcodes.OP_CHECKED, _PATH = _opcodes.OP_PATH
 
 
 cdef class WorkflowContext(ContextFields):
@@ -397,7 +399,10 @@ cdef object _evaluate(WorkflowContext ctx, str expression, str name, object prog
         if check:
             made = _MissingType.made
             program = (<tuple>program)[1]
-        value = _eval(ctx, <tuple>program)
+        if (<tuple>program)[0] is _PATH:  # a look-up (most expressions in a task input)
+            value = _lookup(ctx._stores, ctx._item, ctx._index, <tuple>(<tuple>program)[1])
+        else:
+            value = _eval(ctx, <tuple>program)
         kind = type(value)
         if (kind is bool or kind is str or kind is int or kind is float or value is None
                 or kind is list or kind is dict) and (not check or _MissingType.made == made):
@@ -421,6 +426,9 @@ limits.on_change(_read_limits)
 
 cdef object _render_value(WorkflowContext ctx, object value, int depth, int max_depth):
     cdef type kind = type(value)
+    cdef Py_ssize_t at = 0
+    cdef PyObject *key
+    cdef PyObject *field
     if kind is str:
         # no "{": no template; "\r": Jinja2 would turn it into "\n"
         if "{" in <str>value or "\r" in <str>value:
@@ -430,9 +438,11 @@ cdef object _render_value(WorkflowContext ctx, object value, int depth, int max_
         if depth >= max_depth:
             too_deep("render_json input")
         depth += 1
-        if kind is dict:
-            return {key: _render_value(ctx, member, depth, max_depth)
-                    for key, member in (<dict>value).items()}
+        if kind is dict:  # (a template reaches no input document: nothing changes it here)
+            result = {}
+            while PyDict_Next(value, &at, &key, &field):
+                result[<object>key] = _render_value(ctx, <object>field, depth, max_depth)
+            return result
         return [_render_value(ctx, member, depth, max_depth) for member in <list>value]
     return value
 
@@ -446,6 +456,6 @@ cdef object _render_string(WorkflowContext ctx, str text):
         touch(stores.json_strings, text, entry)
     if type(entry) is tuple:
         return _evaluate(ctx, text, text, entry)
-    if entry:
+    if <str>entry:
         return _evaluate(ctx, <str>entry, text)
     return _render(ctx, stores, text)

@@ -48,7 +48,8 @@ assert [C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_PO
         C_CALL_KW, C_BRANCH, C_IN, C_NOTIN] == [getattr(_opcodes, name) for name in (
             "OP_CONST OP_PATH OP_SOFT OP_NOT OP_AND OP_OR OP_CMP OP_BINOP OP_NEG OP_POS "
             "OP_CONCAT OP_LIST OP_TUPLE OP_DICT OP_COND OP_CALL OP_RESULT OP_OUTCOME "
-            "OP_CALL_REG OP_CHECKED OP_CALL_KW OP_BRANCH CMP_IN CMP_NOTIN").split()], "fastctx._opcodes and the core differ"
+            "OP_CALL_REG OP_CHECKED OP_CALL_KW OP_BRANCH CMP_IN CMP_NOTIN").split()], \
+    "fastctx._opcodes and the core differ"
 
 cdef enum:
     HELD = 16  # the parts a template's texts are held for in C (more: in a list)

@@ -14,7 +14,7 @@ from fastctx import _context_api
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
-from cpython.dict cimport PyDict_Next
+from cpython.dict cimport PyDict_GetItemWithError, PyDict_Next
 from cpython.list cimport PyList_GET_ITEM
 from cpython.object cimport PyObject
 from libc.math cimport isfinite
@@ -184,17 +184,31 @@ cdef object _resolve(Stores stores, object item, object index, object name):
 cdef object _lookup(Stores stores, object item, object index, tuple path):
     cdef object value = _resolve(stores, item, index, path[0])
     cdef Py_ssize_t n = len(path), at
-    cdef object found
+    cdef PyObject *found
     if value is _MISSING:
-        raise VariableNotFound(root_message(path), describe_path(path[0], path[1:]))
+        _not_found(path, 0, value)
     for at in range(1, n):
-        found = _step(value, path[at])
-        if found is _MISSING:
-            keys = path[1:]
-            raise VariableNotFound(missing_message(path[0], keys, at - 1, value),
-                                   describe_path(path[0], keys))
-        value = found
+        key = path[at]
+        if type(value) is dict and type(key) is str:  # the common step, without _step
+            found = PyDict_GetItemWithError(value, key)
+            if found is NULL:
+                _not_found(path, at, value)
+            value = <object>found
+        else:
+            stepped = _step(value, key)
+            if stepped is _MISSING:
+                _not_found(path, at, value)
+            value = stepped
     return value
+
+
+cdef int _not_found(tuple path, Py_ssize_t at, object value) except -1:
+    # raise the error of a look-up that found nothing at path[at] (in ``value``)
+    keys = path[1:]
+    if at == 0:
+        raise VariableNotFound(root_message(path), describe_path(path[0], keys))
+    raise VariableNotFound(missing_message(path[0], keys, at - 1, value),
+                           describe_path(path[0], keys))
 
 
 cdef inline object _step(object value, object key):
