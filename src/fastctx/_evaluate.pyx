@@ -137,6 +137,19 @@ cdef inline str _part_text(ContextFields ctx, object part):
     return _to_text(_eval(ctx, <tuple>part))
 
 
+cdef object _PATH = _opcodes.OP_PATH, _CONST = _opcodes.OP_CONST  # compared by identity
+
+
+cdef inline object _operand(ContextFields ctx, tuple node):
+    # _eval(ctx, node), its two commonest operands (a look-up, a constant) taken inline
+    cdef object op = node[0]
+    if op is _PATH:
+        return _lookup(ctx._stores, ctx._item, ctx._index, <tuple>node[1])
+    if op is _CONST:
+        return node[1]
+    return _eval(ctx, node)
+
+
 cdef object _eval(ContextFields ctx, tuple node):
     cdef long op = node[0]
     cdef long code
@@ -146,11 +159,11 @@ cdef object _eval(ContextFields ctx, tuple node):
     elif op == C_CONST:
         return node[1]
     elif op == C_CMP:
-        left = _eval(ctx, <tuple>node[1])
+        left = _operand(ctx, <tuple>node[1])
         result = True
         for pair in <tuple>node[2]:
             code = (<tuple>pair)[0]
-            right = _eval(ctx, <tuple>(<tuple>pair)[1])
+            right = _operand(ctx, <tuple>(<tuple>pair)[1])
             if code == C_IN:
                 result = PySequence_Contains(right, left) == 1
             elif code == C_NOTIN:
@@ -162,11 +175,11 @@ cdef object _eval(ContextFields ctx, tuple node):
             left = right
         return result
     elif op == C_AND:
-        left = _eval(ctx, <tuple>node[1])
-        return _eval(ctx, <tuple>node[2]) if left else left
+        left = _operand(ctx, <tuple>node[1])
+        return _operand(ctx, <tuple>node[2]) if left else left
     elif op == C_OR:
-        left = _eval(ctx, <tuple>node[1])
-        return left if left else _eval(ctx, <tuple>node[2])
+        left = _operand(ctx, <tuple>node[1])
+        return left if left else _operand(ctx, <tuple>node[2])
     elif op == C_NOT:
         return not _eval(ctx, <tuple>node[1])
     elif op == C_CALL:
