@@ -79,8 +79,8 @@ def _bench() -> None:
             and (GENERATED / "bench.txt").exists():
         return  # a developer iterating on the text: keep the last measurement
     result = subprocess.run(
-        [sys.executable, "-m", "fastctx", "bench", "--quick", "--plot", str(plot),
-         "--json", str(GENERATED / "bench.json")],
+        [sys.executable, "-m", "fastctx", "bench", "--quick", "--no-instructions",
+         "--plot", str(plot), "--json", str(GENERATED / "bench.json")],
         capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"fastctx bench --quick --plot failed:\n{result.stderr}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fastctx import bench
+from fastctx import _instructions, bench
 
 TINY = bench.Settings(batch_ns=20_000, batches=2, case_budget_ns=5_000_000, deepcopy_items=2)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -30,6 +30,9 @@ def tiny(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench, "CLONE_SIZES", (0, 10))
     monkeypatch.setattr(bench, "LOOP_ITEMS", (10, 100))
     monkeypatch.setattr(bench, "LOOP_TASK_RESULTS", 10)
+    monkeypatch.setattr(bench, "INSTRUCTION_OPS", ("call", "clone", "render lookup"))
+    monkeypatch.setattr(_instructions, "LOW", 100)
+    monkeypatch.setattr(_instructions, "HIGH", 600)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -62,11 +65,12 @@ def test_options_and_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_quick_json_tables_and_progress(tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
-    assert run(["bench", "--quick", "--json", str(out)]) == 0
+    assert run(["bench", "--quick", "--no-instructions", "--json", str(out)]) == 0
     captured = capsys.readouterr()
 
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["quick"] is True
+    assert data["instructions"] is None
     assert set(data) >= {"fastctx_version", "python_version", "implementations",
                          "speedup_over", "task_result_bytes", "settings", "clone",
                          "with_items", "quick"}
@@ -155,3 +159,31 @@ def test_measure_leaves_the_warm_up_out() -> None:
     figures = bench.measure({"case": (slow_first, ())}, settings)
     assert figures["case"] < 50_000  # ns; the warm call takes well under a microsecond
     assert len(calls) > 1_000
+
+
+@pytest.mark.slow  # callgrind runs: about half a minute
+@pytest.mark.skipif(_instructions.missing() is not None,
+                    reason=f"no instruction counts here: {_instructions.missing()}")
+def test_the_instruction_table_beside_the_times(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    assert run(["bench", "--quick", "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    rows = {row["op"]: row for row in json.loads(out.read_text())["instructions"]["ops"]}
+    assert list(rows) == ["call", "clone", "render lookup"]
+    for name in ("clone", "render lookup"):
+        assert rows[name]["net"] == rows[name]["instructions"] - rows["call"]["instructions"]
+        assert 0 < rows[name]["net"] < 20_000
+        assert rows[name]["target"] == _instructions.TARGETS[name]
+        assert rows[name]["ns"] > 0
+    assert "Core operations one by one" in table
+    assert "render lookup" in table and "target (net)" in table
+
+
+def test_without_valgrind_the_table_is_left_out(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(_instructions.shutil, "which", lambda name: None)
+    assert run(["bench", "--quick"]) == 0
+    captured = capsys.readouterr()
+    assert "Core operations one by one" not in captured.out
+    assert "instructions: not counted (valgrind is not installed" in captured.err

@@ -10,6 +10,10 @@ Two tables, each beside the baselines:
 - the with-items loop by item count (10, 100, 1000 items, 100 task results): "before", a
   deep copy of the dict context per item, against "after", ``ctx.with_item(item, index)``.
 
+When valgrind is installed (and the compiled core loads), a third table gives the core's
+operations one by one: the instructions each executes, counted by callgrind (the same figure
+every run, ``fastctx._instructions``), beside its median time in this run.
+
 Every figure is the median of several batches, the contenders of one row measured in
 interleaved batches (``fastctx._timing``). Progress goes to stderr, the tables to stdout;
 ``--json OUT`` writes every measurement and ``--plot OUT.png`` draws them (matplotlib,
@@ -36,7 +40,7 @@ from itertools import islice
 from types import ModuleType
 from typing import IO, Any
 
-from . import __version__
+from . import __version__, _instructions
 from ._impl import WorkflowContext, context_class
 from ._timing import FULL, QUICK, Call, Settings, format_ns, measure, time_batch
 from ._workload import (
@@ -68,6 +72,7 @@ __all__ = [
     "CLONE_SIZES",
     "FULL",
     "HELPER_CALL",
+    "INSTRUCTION_OPS",
     "JINJA_ONLY",
     "LOOKUP",
     "LOOP_ITEMS",
@@ -85,6 +90,7 @@ __all__ = [
     "available_classes",
     "build_context",
     "collect",
+    "collect_instructions",
     "contextvars_loop",
     "dict_loop",
     "fastctx_iteration",
@@ -200,8 +206,52 @@ def _with_speedups(rows: list[dict[str, Any]], best: str) -> list[dict[str, Any]
     return rows
 
 
-def collect(settings: Settings) -> dict[str, Any]:
-    """Measure both tables; the result is what ``--json`` writes."""
+#: The operations of the instruction table (``fastctx._instructions.OPERATIONS``).
+INSTRUCTION_OPS: tuple[str, ...] = ("call", "clone", "with_item", "render lookup",
+                                    "render mixed", "condition", "render_json", "iteration",
+                                    "jinja2 lookup", "jinja2 condition")
+
+
+def collect_instructions(settings: Settings) -> dict[str, Any] | None:
+    """The instruction table's rows (instructions, net of an empty call, target, time in
+    this run), or None (printed why) when valgrind or the compiled core is missing."""
+    reason = _instructions.missing()
+    if reason is not None:
+        _progress(f"instructions: not counted ({reason})")
+        return None
+    _progress("counting instructions with callgrind (a minute or two)...")
+    figures = _instructions.measure(INSTRUCTION_OPS)
+    net = _instructions.net(figures)
+    _progress("timing the same operations...")
+    calls = _instructions.callables(INSTRUCTION_OPS)
+    ns = measure({name: (call, ()) for name, call in calls.items()}, settings)
+    return {"python": _instructions.python_build(), "ops": [
+        {"op": name, "what": _instructions.OPERATIONS[name][0], "instructions": figures[name],
+         "net": net.get(name), "target": _instructions.TARGETS.get(name), "ns": ns[name]}
+        for name in INSTRUCTION_OPS]}
+
+
+def _instruction_table(data: Mapping[str, Any]) -> str:
+    rows = []
+    for row in data["ops"]:
+        target = row["target"]
+        rows.append([row["op"], f"{row['instructions']:,}",
+                     "-" if row["net"] is None else f"{row['net']:,}",
+                     "-" if target is None else
+                     f"<= {target:,} {'holds' if row['net'] <= target else 'not yet'}",
+                     format_ns(row["ns"])])
+    return (
+        "Core operations one by one (instructions per call counted by callgrind, the same "
+        "every run; time: median in this run)\n"
+        f"{format_table(['op', 'instructions', 'net', 'target (net)', 'time'], rows)}\n"
+        "net: less an empty call (lambda: None); target: about 1.2x hand-written Cython doing "
+        "only the operation's work"
+    )
+
+
+def collect(settings: Settings, instructions: bool = False) -> dict[str, Any]:
+    """Measure the tables; the result is what ``--json`` writes. ``instructions``: also the
+    instruction table, when valgrind is installed."""
     classes = available_classes()
     if "cython" not in classes:
         _progress("fastctx-cython: not measured (the compiled core fastctx._core cannot be "
@@ -225,6 +275,7 @@ def collect(settings: Settings) -> dict[str, Any]:
         "settings": asdict(settings),
         "clone": _with_speedups(clone_rows, best),
         "with_items": _with_speedups(loop_rows, best),
+        "instructions": collect_instructions(settings) if instructions else None,
     }
 
 
@@ -331,14 +382,16 @@ _DESCRIPTION = """\
 Measure on this machine the clone time by context size (0 to 5 MB of
 task results) and the with-items loop by item count (before: a deep copy per item; after:
 with_item), side by side with a deep copy, a shallow copy of a dict context and
-contextvars.copy_context(). Progress goes to stderr, the tables to stdout."""
+contextvars.copy_context(). Where valgrind is installed, also the instructions each core
+operation executes, beside its time. Progress goes to stderr, the tables to stdout."""
 
 _EPILOG = """\
 examples:
   fastctx bench                    the full tables (within a minute)
   fastctx bench --quick            fewer repetitions (about ten seconds)
   fastctx bench --json bench.json  also write every measurement as JSON
-  fastctx bench --plot bench.png   also draw the tables (pip install fastctx[plot])"""
+  fastctx bench --plot bench.png   also draw the tables (pip install fastctx[plot])
+  fastctx bench --no-instructions  no callgrind counts, where valgrind is installed"""
 
 _PLOT_MISSING = "fastctx: error: --plot needs matplotlib: pip install fastctx[plot]"
 
@@ -360,6 +413,9 @@ def register(
     parser.add_argument("--plot", metavar="OUT.png",
                         help="draw time against context size (log scale) to OUT.png; "
                              "needs matplotlib")
+    parser.add_argument("--no-instructions", dest="instructions", action="store_false",
+                        help="leave out the instruction counts (counted only where valgrind "
+                             "is installed; they take a minute or two)")
     parser.set_defaults(handler=run)
     return parser
 
@@ -383,9 +439,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"fastctx: error: cannot write {exc.filename}: {exc.strerror}",
                   file=sys.stderr)
             return 2
-        data = collect(QUICK if args.quick else FULL)
+        data = collect(QUICK if args.quick else FULL, instructions=args.instructions)
         data["quick"] = bool(args.quick)
-        print(_clone_table(data), _loop_table(data), sep="\n\n")
+        tables = [_clone_table(data), _loop_table(data)]
+        if data["instructions"] is not None:
+            tables.append(_instruction_table(data["instructions"]))
+        print(*tables, sep="\n\n")
         if json_out is not None:
             json.dump(data, json_out, indent=2)
             json_out.write("\n")
