@@ -482,3 +482,30 @@ def test_store_views_are_live(wc_class: type) -> None:
     view = ctx.variables
     ctx.with_item(1, 0).set_var("later", 2)
     assert view["later"] == 2 and dict(view) == {"later": 2}
+
+
+def test_subclasses_clone_to_their_own_class_and_are_collected(wc_class: type) -> None:
+    import gc
+    import weakref
+
+    finalized: list[int] = []
+
+    class Tracked(wc_class):  # type: ignore[misc, valid-type]
+        def __del__(self) -> None:
+            finalized.append(1)
+
+    root = Tracked({"count": 3})
+    view = root.with_item({"host": "h"}, 0)
+    assert type(view) is Tracked and type(root.clone()) is Tracked
+    view.note = "an attribute of the subclass's instance"
+    assert view.render_template("{{ item.host }}{{ parameters.count }}") == "h3"
+    cycle = {"host": "c"}
+    looped = root.with_item(cycle, 1)
+    cycle["self"] = [looped]  # a view reachable from its own item: only the collector frees it
+    ref = weakref.ref(looped)
+    del looped, cycle, view
+    gc.collect()
+    assert ref() is None
+    assert len(finalized) >= 2
+    plain = [wc_class().clone() for _ in range(100)]  # the base type's instances still recycle
+    assert all(type(ctx) is wc_class for ctx in plain)

@@ -309,6 +309,14 @@ cdef class WorkflowContext(ContextFields):
         return new
 
 
+# WorkflowContext adds methods to ContextFields, no field: its own tp_new and tp_dealloc would
+# only call ContextFields' (untracking and re-tracking the object for the collector on the way).
+# ContextFields' serve it directly, free list included (a Python subclass still goes through
+# its own slots, which end in these).
+(<PyTypeObject *>WorkflowContext).tp_new = (<PyTypeObject *>ContextFields).tp_new
+(<PyTypeObject *>WorkflowContext).tp_dealloc = (<PyTypeObject *>ContextFields).tp_dealloc
+
+
 # Module-level helpers rather than cdef methods: a cdef method would add a vtable pointer to
 # every WorkflowContext, and a clone is meant to be four pointers.
 cdef inline WorkflowContext _new(WorkflowContext self):
