@@ -291,9 +291,9 @@ def release(session: nox.Session) -> None:
 
 @nox.session
 def coverage_cython(session: nox.Session) -> None:
-    """Line coverage of the Cython core (_core.pyx, _evaluate.pyx, _stores.pyx): the core is built in a copy
-    of the tree with line tracing (FASTCTX_LINETRACE=1, slow: measuring only), the suite runs
-    against it (the fast part), and Cython's coverage plugin maps the lines."""
+    """Line coverage of the Cython core (_core.pyx, _evaluate.pyx, _stores.pyx): the core is
+    built in a copy of the tree with line tracing (FASTCTX_LINETRACE=1, slow: measuring only),
+    the suite runs against it (the fast part), and Cython's coverage plugin maps the lines."""
     _pip(session, "pip>=25.1")
     _pip(session, "--group", f"{ROOT / 'pyproject.toml'}:coverage", "setuptools>=77",
          *PYPROJECT["build-system"]["requires"], *PYPROJECT["project"]["dependencies"])

@@ -289,9 +289,9 @@ def _matches_any(item: tuple[Any, Any], ch: str, flags: int) -> bool:
 def _matches(item: tuple[Any, Any], ch: str, flags: int) -> bool:
     op, argument = item
     if op is _sre.LITERAL:
-        return ord(ch) == argument
+        return bool(ord(ch) == argument)
     if op is _sre.NOT_LITERAL:
-        return ord(ch) != argument
+        return bool(ord(ch) != argument)
     if op is _sre.ANY:
         return ch != "\n" or bool(flags & _sre.SRE_FLAG_DOTALL)
     negate, found = False, False

@@ -166,7 +166,7 @@ class Compiler:
         if node.dyn_args or node.dyn_kwargs:
             raise NotCompilable("a call with *args or **kwargs")
         return (tuple(self.compile(pair.value) for pair in node.kwargs),
-                tuple(pair.key for pair in node.kwargs))
+                tuple(str(pair.key) for pair in node.kwargs))
 
     def visit_Call(self, node: nodes.Call) -> tuple[Any, ...]:
         if not isinstance(node.node, nodes.Name):

@@ -96,7 +96,7 @@ def missing() -> str | None:
     if shutil.which("valgrind") is None:
         return "valgrind is not installed (Debian: apt-get install valgrind)"
     try:
-        import fastctx._core  # noqa: F401
+        from . import _core  # type: ignore[attr-defined]  # noqa: F401
     except ImportError as exc:
         return f"the Cython core cannot be imported: {exc}"
     return None

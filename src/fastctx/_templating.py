@@ -168,13 +168,15 @@ def _branch(block: nodes.If, compiler: Any) -> tuple[Any, ...] | None:
     """``{% if a %}x{% elif b %}y{% else %}z{% endif %}`` as
     ``(OP_BRANCH, a, x, ((OP_BRANCH, b, y, z),))``, or None."""
     otherwise = _parts(block.else_, compiler)
+    branch: tuple[Any, ...] | None = None
     for alternative in reversed([block, *block.elif_]):
         test = compile_node(compiler, alternative.test)
         then = _parts(alternative.body, compiler)
         if test is None or then is None or otherwise is None:
             return None
-        otherwise = ((OP_BRANCH, test, then, otherwise),)
-    return otherwise[0]  # type: ignore[index]
+        branch = (OP_BRANCH, test, then, otherwise)
+        otherwise = (branch,)
+    return branch
 
 
 #: The default engine's caches: source -> program (a tuple the core runs, or a
@@ -261,7 +263,7 @@ def classify_json_string(text: str, engine: Engine = DEFAULT_ENGINE) -> Any:
     compiled program (a tuple the core evaluates), or the expression's source when that needs
     the Jinja2 path or does not compile (its error is raised, scrubbed, when it is evaluated);
     any other string is "", a template."""
-    entry = engine.json_strings.get(text)
+    entry: Any = engine.json_strings.get(text)
     if entry is None:
         entry = ""
         if len(text) <= limits.current().max_template_length:
