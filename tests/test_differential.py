@@ -416,7 +416,7 @@ def _by_count(signatures: dict[str, tuple[int, ...]]) -> dict[int, list[str]]:
     return names
 
 
-# Filters given arguments by name (compiled as OP_CALL_KW; map's attribute form too).
+# Filters given arguments by name (compiled as OP_CALL_CHARGED; map's attribute form too).
 KEYWORD_FILTERS = [
     "map(attribute='n')", "map(attribute='n', default=0)", "map(attribute=0) | list",
     "map(attribute='a.b')", "map(attr='n')", "sum(attribute='n')", "sort(attribute='n')",

@@ -565,6 +565,49 @@ def test_max_work_bounds_loops_of_heavy_filters(wc_class: type) -> None:
         == "2312"
 
 
+@pytest.mark.parametrize("call", [
+    "{{ parameters.xs|sort|first }}",            # a filter
+    "{{ sort(parameters.xs)|length }}",          # a helper
+    "{{ parameters.xs|map(attribute=0)|list|length }}",  # a filter given arguments by name
+])
+def test_max_work_is_one_budget_per_render_on_the_compiled_path(wc_class: type,
+                                                                call: str) -> None:
+    from fastctx import _templating
+
+    ctx = wc_class({"xs": [[n] for n in range(1000)]})
+    template = call * 300  # no loop: the compiled path, each call charged to one budget
+    assert type(_templating.compile_template(template)) is tuple
+    one = ctx.render_template(call)
+    old = limits.configure(max_work=200_000)  # 300 calls on 1,000 elements: over 300,000
+    try:
+        with pytest.raises(LimitExceeded, match="max_work") as caught:
+            ctx.render_template(template)
+        assert caught.value.limit == "max_work"
+        with pytest.raises(LimitExceeded, match="max_work"):  # an expression too
+            ctx.evaluate(" ~ ".join([call[3:-3]] * 300))
+        assert ctx.render_template(call * 30) == one * 30  # each render has its own budget
+        assert ctx.render_template(call * 30) == one * 30
+    finally:
+        limits.configure(**old)
+    assert ctx.render_template(template) == one * 300
+
+
+def test_max_work_bounds_regular_expressions_across_a_compiled_render(wc_class: type) -> None:
+    ctx = wc_class({"s": "a" * 2000 + "b"})
+    template = "{{ match('a*b', parameters.s) }}"
+    from fastctx import _templating
+
+    old = limits.configure(max_work=3_000_000)
+    try:
+        single = ctx.render_template(template)  # within max_work alone
+        assert type(_templating.compile_template(template * 50)) is tuple
+        with pytest.raises(LimitExceeded, match="max_work"):
+            ctx.render_template(template * 50)  # fifty of them are not
+    finally:
+        limits.configure(**old)
+    assert single in ("true", "false")
+
+
 def test_max_work_bounds_big_integer_arithmetic(wc_class: type) -> None:
     big, half = 10**4000 - 7, 10**2000 + 3  # 13,300 and 6,600 bits: ~0.3 ms a division
     ctx = wc_class({"big": big, "half": half})

@@ -134,8 +134,10 @@ class Backtracking:
         or by ``match``/``fullmatch``. Reads ``text`` once per class in :attr:`runs`, and once
         for the characters it holds."""
         length = len(text)
-        runs = {key: max((match.end() - match.start() for match in run.finditer(text)),
-                         default=0) for key, run in self.runs.items()}
+        # the longest run of each class, counted in C (findall, len, max: no Python frame per
+        # run, and a one-character run is the interpreter's cached one-character string)
+        runs = {key: max(map(len, run.findall(text)), default=0)
+                for key, run in self.runs.items()}
         chars = set(text)
         subject = _Subject(length, runs, chars if len(chars) <= _FEW else None)
         tail = self.sequence(subject, self.items, _Tail(0, 1, {_ACCEPT}, True, 0))

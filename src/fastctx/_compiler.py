@@ -175,7 +175,7 @@ class Compiler:
         values, names = self._keywords(node)
         registered = self.engine.functions.get(name)
         if registered is not None:
-            return _registered_call(registered, self._all(node.args) + values, names)
+            return self._registered_call(registered, self._all(node.args) + values, names)
         if not node.args and not names:
             if name == "result":
                 return (op.OP_RESULT,)
@@ -184,14 +184,14 @@ class Compiler:
         function = HELPERS.get(name)
         if function is None or self.sandbox.globals.get(name) is not function:
             raise NotCompilable(f"call of {name!r}")
-        return _call(function, self._all(node.args) + values, names)
+        return _call(function, self._all(node.args) + values, names, self.sandbox.weight(name))
 
     def _function_call(self, function: Any, value: tuple[Any, ...],
                        node: nodes.Filter | nodes.Test, registered: Any) -> tuple[Any, ...]:
         values, names = self._keywords(node)
         args = (value, *self._all(node.args), *values)
         if registered is not None:
-            return _registered_call(registered, args, names)
+            return self._registered_call(registered, args, names)
         if function is None:
             raise NotCompilable(f"unknown filter or test {node.name!r}")
         passed = _PassArg.from_obj(function)
@@ -204,7 +204,13 @@ class Compiler:
             args = ((op.OP_CONST, self.eval_ctx), *args)
         elif passed is not None:
             raise NotCompilable("a filter or test that needs the template context")
-        return _call(function, args, names)
+        return _call(function, args, names, self.sandbox.weight(node.name))
+
+    def _registered_call(self, registered: Any, args: tuple[Any, ...],
+                         names: tuple[str, ...]) -> tuple[Any, ...]:
+        flags = (op.REG_PASS_CONTEXT if registered.pass_context else 0) | (
+            op.REG_TEST if registered.kind == "test" else 0)
+        return (op.OP_CALL_REG, registered.function, args, flags, registered, names)
 
     def visit_Filter(self, node: nodes.Filter) -> tuple[Any, ...]:
         if node.node is None or node.name.startswith("@"):
@@ -224,15 +230,9 @@ class Compiler:
                                    self.engine.tests.get(node.name))
 
 
-def _call(function: Any, args: tuple[Any, ...], names: tuple[str, ...]) -> tuple[Any, ...]:
-    return (op.OP_CALL_KW, function, args, names) if names else (op.OP_CALL, function, args)
-
-
-def _registered_call(registered: Any, args: tuple[Any, ...],
-                     names: tuple[str, ...] = ()) -> tuple[Any, ...]:
-    flags = (op.REG_PASS_CONTEXT if registered.pass_context else 0) | (
-        op.REG_TEST if registered.kind == "test" else 0)
-    return (op.OP_CALL_REG, registered.function, args, flags, registered, names)
+def _call(function: Any, args: tuple[Any, ...], names: tuple[str, ...],
+          weight: int) -> tuple[Any, ...]:
+    return (op.OP_CALL_CHARGED, function, args, names, weight)
 
 
 def compile_node(compiler: Compiler, node: nodes.Node) -> tuple[Any, ...] | None:

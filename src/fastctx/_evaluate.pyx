@@ -7,6 +7,7 @@ expressions, each printed and joined in C); ``_eval`` walks a compiled expressio
 """
 
 from cpython.object cimport PyObject, PyObject_RichCompare
+from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from cpython.ref cimport Py_INCREF
 from cpython.sequence cimport PySequence_Contains
 from libc.string cimport memcpy
@@ -14,10 +15,10 @@ from libc.string cimport memcpy
 from fastctx._stores cimport (ContextFields, _call_by_name, _call_registered, _lookup,
                               _lookup_or_missing, _to_text)
 
-from fastctx import _opcodes, limits
+from fastctx import _opcodes, _regex, limits
 from fastctx._data import MISSING, output_too_long
 from fastctx._operators import binop, concat
-from fastctx._sandbox import soft_missing
+from fastctx._sandbox import CALL_UNITS, charge_call, soft_missing
 
 cdef extern from "Python.h":
     # a string's length, width of a character, characters and widest possible character,
@@ -34,33 +35,37 @@ cdef extern from "Python.h":
 __all__ = []
 
 cdef object _MISSING = MISSING
+cdef object _WORK = _regex.WORK  # the ContextVar of the work budget calls are charged to
 
 # Opcodes as C constants (``fastctx._opcodes`` defines them, checked below): known when the
 # module compiles, so the evaluator dispatches with one switch.
 cdef enum:
     C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_POS, C_CONCAT, C_LIST
-    C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_CHECKED, C_CALL_KW
-    C_BRANCH
+    C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_CHECKED, C_CALL_CHARGED
+    C_BRANCH, C_BUDGET
     C_IN = 6
     C_NOTIN = 7
 assert [C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_POS, C_CONCAT,
         C_LIST, C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_CHECKED,
-        C_CALL_KW, C_BRANCH, C_IN, C_NOTIN] == [getattr(_opcodes, name) for name in (
+        C_CALL_CHARGED, C_BRANCH, C_BUDGET, C_IN, C_NOTIN] == [getattr(_opcodes, name) for name in (
             "OP_CONST OP_PATH OP_SOFT OP_NOT OP_AND OP_OR OP_CMP OP_BINOP OP_NEG OP_POS "
             "OP_CONCAT OP_LIST OP_TUPLE OP_DICT OP_COND OP_CALL OP_RESULT OP_OUTCOME "
-            "OP_CALL_REG OP_CHECKED OP_CALL_KW OP_BRANCH CMP_IN CMP_NOTIN").split()], \
-    "fastctx._opcodes and the core differ"
+            "OP_CALL_REG OP_CHECKED OP_CALL_CHARGED OP_BRANCH OP_BUDGET CMP_IN CMP_NOTIN"
+        ).split()], "fastctx._opcodes and the core differ"
 
 cdef enum:
     HELD = 16  # the parts a template's texts are held for in C (more: in a list)
 
 
-cdef Py_ssize_t _MAX_OUTPUT = 0  # limits.LIMITS.max_output, kept current by on_change
+# limits.LIMITS.max_output and .max_work, kept current by on_change
+cdef Py_ssize_t _MAX_OUTPUT = 0, _MAX_WORK = 0
+cdef Py_ssize_t _CALL_UNITS = CALL_UNITS
 
 
 def _read_limits():
-    global _MAX_OUTPUT
+    global _MAX_OUTPUT, _MAX_WORK
     _MAX_OUTPUT = limits.LIMITS.max_output
+    _MAX_WORK = limits.LIMITS.max_work
 
 
 limits.on_change(_read_limits)
@@ -184,13 +189,18 @@ cdef object _eval(ContextFields ctx, tuple node):
         return not _eval(ctx, <tuple>node[1])
     elif op == C_CALL:
         return node[1](*[_eval(ctx, <tuple>arg) for arg in <tuple>node[2]])
-    elif op == C_CALL_KW:
-        return _call_by_name(node[1], [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]],
-                             <tuple>node[3])
+    elif op == C_CALL_CHARGED:
+        args = [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]]
+        _charge(args, node[4])
+        return _call_by_name(node[1], args, <tuple>node[3])
     elif op == C_BRANCH:  # {% if %}: the text of one branch
         return _render_parts(ctx, <tuple>(node[2] if _eval(ctx, <tuple>node[1]) else node[3]))
+    elif op == C_BUDGET:
+        return _budgeted(ctx, node)
     elif op == C_CALL_REG:
-        return _call_registered(node, [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]], ctx)
+        args = [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]]
+        _charge(args, 1)
+        return _call_registered(node, args, ctx)
     elif op == C_BINOP:
         return binop(node[1], _eval(ctx, <tuple>node[2]), _eval(ctx, <tuple>node[3]))
     elif op == C_SOFT:
@@ -216,3 +226,31 @@ cdef object _eval(ContextFields ctx, tuple node):
     elif op == C_OUTCOME:
         return ctx._last is not None and (<tuple>ctx._last)[1] is node[1]
     raise AssertionError(f"unknown opcode {op}")
+
+
+cdef object _budgeted(ContextFields ctx, tuple node):
+    # OP_BUDGET: the program run with a work budget of its own, which its calls charge (the
+    # limits in force are the stores' engine's, or the process defaults)
+    token = PyContextVar_Set(_WORK, [_MAX_WORK if ctx._stores.limits is None
+                                     else ctx._stores.limits.max_work])
+    try:
+        if node[2]:
+            return _render_parts(ctx, <tuple>node[1])
+        return _eval(ctx, <tuple>node[1])
+    finally:
+        PyContextVar_Reset(_WORK, token)
+
+
+cdef int _charge(list args, Py_ssize_t weight) except -1:
+    # fastctx._sandbox.charge_call: a call and the elements and characters of its arguments
+    cdef object work = get_value(_WORK)
+    cdef Py_ssize_t size = 0
+    if work is None:
+        return 0
+    for value in args:
+        if isinstance(value, (str, list, tuple, dict)):
+            size += len(value)
+    (<list>work)[0] -= _CALL_UNITS + weight * size
+    if (<list>work)[0] < 0:
+        charge_call(args, 0)  # raises the error the Jinja2 path raises
+    return 0

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _regex, limits
 from ._data import MISSING, join_output, to_text
 from ._opcodes import (
     COMPARE,
     OP_AND,
     OP_BINOP,
     OP_BRANCH,
+    OP_BUDGET,
     OP_CALL,
-    OP_CALL_KW,
+    OP_CALL_CHARGED,
     OP_CALL_REG,
     OP_CMP,
     OP_CONCAT,
@@ -35,7 +37,7 @@ from ._opcodes import (
     REG_PASS_CONTEXT,
 )
 from ._operators import binop, concat
-from ._sandbox import soft_missing
+from ._sandbox import charge_call, soft_missing
 
 __all__ = ["evaluate_node", "render_parts"]
 
@@ -80,15 +82,24 @@ def evaluate_node(ctx: Any, node: tuple[Any, ...]) -> Any:
         return not evaluate_node(ctx, node[1])
     if op == OP_CALL:
         return node[1](*[evaluate_node(ctx, arg) for arg in node[2]])
-    if op == OP_CALL_KW:
-        return _call_by_name(node[1], [evaluate_node(ctx, arg) for arg in node[2]], node[3])
+    if op == OP_CALL_CHARGED:
+        args = [evaluate_node(ctx, arg) for arg in node[2]]
+        charge_call(args, node[4])
+        return _call_by_name(node[1], args, node[3])
     if op == OP_BRANCH:  # {% if %}: the text of one branch
         return render_parts(ctx, node[2] if evaluate_node(ctx, node[1]) else node[3])
     if op == OP_CALL_REG:  # Registered.__call__: the rule the compiled core copies
         args = [evaluate_node(ctx, arg) for arg in node[2]]
+        charge_call(args, 1)
         if node[3] & REG_PASS_CONTEXT:
             args.insert(0, ctx)
         return _call_by_name(node[4], args, node[5])
+    if op == OP_BUDGET:
+        token = _regex.WORK.set([limits.current().max_work])
+        try:
+            return render_parts(ctx, node[1]) if node[2] else evaluate_node(ctx, node[1])
+        finally:
+            _regex.WORK.reset(token)
     if op == OP_BINOP:
         return binop(node[1], evaluate_node(ctx, node[2]), evaluate_node(ctx, node[3]))
     if op == OP_SOFT:

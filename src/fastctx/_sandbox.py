@@ -167,6 +167,12 @@ class Sandbox(ImmutableSandboxedEnvironment):
     #: value, the name is looked up as data instead (a function is never a value).
     function_ids: frozenset[int] = frozenset()
 
+    @staticmethod
+    def weight(name: str) -> int:
+        """What a call of the filter ``name`` is charged per element or character of its
+        arguments (the compiled path charges as the Jinja2 path does)."""
+        return WEIGHTS.get(name, 1)
+
     @property
     def lexer(self) -> Lexer:
         lexer: Lexer | None = self.__dict__.get("_fastctx_lexer")
@@ -440,10 +446,18 @@ def _call_charged(work: list[int], weight: int, function: Callable[..., Any], *a
         _regex.WORK.reset(token)
 
 
+def charge_call(args: Any, weight: int) -> None:
+    """A compiled call of a filter, test or function, charged to the work budget of the
+    program calling it (``OP_BUDGET``) as the Jinja2 path charges it."""
+    work = _regex.WORK.get()
+    if work is not None:
+        _charge_work(work, _call_units(args, {}, weight))
+
+
 def charging(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """Jinja2's filter ``fn``, charging the render's work budget for the call and the size of
-    its input and arguments first. The compiled path (no loops, so no repetition) calls
-    ``fn`` itself: it is kept as ``fastctx_unwrapped``."""
+    its input and arguments first. The compiled path charges its calls itself
+    (``OP_CALL_CHARGED``, ``charge_call``) and calls ``fn``, kept as ``fastctx_unwrapped``."""
     passed = _PassArg.from_obj(fn)
     weight = WEIGHTS.get(name, 1)
 

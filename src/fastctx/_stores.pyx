@@ -286,7 +286,8 @@ cdef object _call_registered(tuple node, list args, object ctx):
 
 
 cdef object _call_by_name(object function, list args, tuple names):
-    # function(*args), the last len(names) of args passed by those names (OP_CALL_KW)
+    # function(*args), the last len(names) of args passed by those names (OP_CALL_CHARGED,
+    # OP_CALL_REG)
     cdef Py_ssize_t n = len(args) - len(names), i
     if n == len(args):
         return function(*args)

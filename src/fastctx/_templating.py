@@ -27,7 +27,7 @@ from ._cache import forget, remember
 from ._compiler import compile_node
 from ._data import ContextView, join_output
 from ._engine import DEFAULT_ENGINE, Engine
-from ._opcodes import OP_BRANCH, OP_CALL, OP_PATH, checked
+from ._opcodes import OP_BRANCH, OP_BUDGET, OP_CALL, OP_PATH, budgeted, charges_work, checked
 from ._reporting import error_for, quote
 from ._rewrite import rewrite
 from ._sandbox import Missing, WorkflowJinjaContext
@@ -135,7 +135,10 @@ def fast_parts(tree: nodes.Template, engine: Engine) -> tuple[Any, ...] | None:
     ``{% if %}`` blocks of them: a string, a path tuple ``(root, key, ...)``, a compiled
     expression (which, for an engine that prints as Jinja2 does, prints its value itself) or
     an ``OP_BRANCH``."""
-    return _parts(tree.body, engine.compiler)
+    parts = _parts(tree.body, engine.compiler)
+    if parts is not None and charges_work(parts):  # its calls are charged to one budget
+        return ((OP_BUDGET, parts, True),)
+    return parts
 
 
 def _parts(body: list[nodes.Node], compiler: Any) -> tuple[Any, ...] | None:
@@ -231,7 +234,7 @@ def compile_expression(source: str, wf: ContextView | None = None,
         expr = parse_expression(source, engine)
         program = compile_node(engine.compiler, expr)
         if program is not None:
-            program = checked(program)
+            program = checked(budgeted(program))
         else:
             body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
             program = JinjaProgram(source, nodes.Template(body, lineno=1), True, engine)
