@@ -124,10 +124,18 @@ cdef str _join(PyObject **texts, Py_ssize_t n, Py_ssize_t size, unsigned int wid
     cdef int kind = _kind(<PyObject *>result)
     cdef char *out = <char *>_data(<PyObject *>result)
     cdef Py_ssize_t at = 0, i, length
+    cdef Py_ssize_t size_bytes, byte
+    cdef char *source
     for i in range(n):
         length = _length(texts[i])
         if _kind(texts[i]) == kind:
-            memcpy(out + at * kind, _data(texts[i]), length * kind)
+            size_bytes = length * kind
+            if size_bytes <= 16:  # a short part (most are): copied here, without the call
+                source = <char *>_data(texts[i])
+                for byte in range(size_bytes):
+                    out[at * kind + byte] = source[byte]
+            else:
+                memcpy(out + at * kind, _data(texts[i]), size_bytes)
         else:
             PyUnicode_CopyCharacters(result, at, texts[i], 0, length)
         at += length
