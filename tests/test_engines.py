@@ -403,6 +403,26 @@ def test_the_cache_evicts_the_least_recently_used(wc_class: type) -> None:
     assert len(DEFAULT_ENGINE.templates) <= DEFAULT_ENGINE.cache_size
 
 
+def test_each_cache_records_uses_of_its_own_keys(wc_class: type) -> None:
+    # render_json's strings and conditions, used again once the caches are past half full:
+    # each use moves its own key, and a template string never enters the expressions cache
+    # (a condition found there is taken for a bare expression)
+    engine = new_engine(cache_size=4)
+    ctx = wc_class({"flag": "false"}, engine=engine)
+    for i in range(3):
+        ctx.evaluate_condition(f"parameters.flag == '{i}'")
+    document = {"a": "{{ parameters.flag }}", "b": "flag: {{ parameters.flag }}"}
+    for _ in range(2):
+        assert ctx.render_json(document) == {"a": "false", "b": "flag: false"}
+    assert "{{ parameters.flag }}" not in engine.expressions
+    assert list(engine.json_strings) == [document["a"], document["b"]]
+    assert ctx.evaluate_condition("{{ parameters.flag }}") is False  # its text, judged
+    assert ctx.evaluate_condition("parameters.flag") is True  # a non-empty string
+    assert not ctx.evaluate_condition("parameters.flag == '0'")  # used again: moved last
+    assert list(engine.expressions)[-1] == "parameters.flag == '0'"
+    assert len(engine.expressions) <= 4
+
+
 # -- whitespace and printing ----------------------------------------------------------------
 def test_trim_and_lstrip_blocks(wc_class: type) -> None:
     template = "a\n    {% if true %}\nb\n    {% endif %}\nc"

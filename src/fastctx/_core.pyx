@@ -13,6 +13,7 @@ from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 
 cdef extern from "Python.h":
     object PyDictProxy_New(object mapping)  # types.MappingProxyType: a read-only view
+    void _release "Py_DECREF" (PyObject *value)
     Py_ssize_t PyDict_GET_SIZE(object mapping)  # len() of a dict, no call
 
 from fastctx._stores cimport (ROOT_CONFIG, ROOT_KEYSTORE, ROOT_SYSTEM, ROOT_TASKS, ROOT_VARIABLES,
@@ -242,9 +243,13 @@ cdef class WorkflowContext(ContextFields):
         if type(condition) is not str:
             raise TypeConversion(f"a condition must be a string, not {type(condition).__name__}")
         program = stores.expressions.get(condition)  # a cached bare expression: no scan
-        if program is None and ("{{" in <str>condition or "{%" in <str>condition):
-            return _py_truthy(_render_string(self, <str>condition))
-        return bool(_evaluate(self, <str>condition, <str>condition, program))
+        if program is None:
+            if "{{" in <str>condition or "{%" in <str>condition:
+                return _py_truthy(_render_string(self, <str>condition))
+            return bool(_evaluate(self, <str>condition, <str>condition))
+        if PyDict_GET_SIZE(stores.expressions) > stores.lru_from:
+            touch(stores.expressions, condition, program)
+        return bool(_run(self, program, <str>condition))
 
     def render_json(self, value, *, track_secrets=False):
         """Render every string in a JSON-shaped value; ``"{{ expr }}"`` keeps its type; with
@@ -382,43 +387,80 @@ cdef str _render(WorkflowContext ctx, Stores stores, str template):
         touch(stores.templates, template, program)
     if type(program) is not tuple:
         return program.render(ctx)
-    try:
-        return _render_parts(ctx, <tuple>program)
-    except Exception as exc:
-        error = error_for(exc, template, ctx)
-    raise error  # outside the except: the original may quote a secret
+    cdef PyObject *text = (<Unchecked>_text)(ctx, program)
+    if text is NULL:
+        _failed(template, ctx)
+    return _owned(text)
 
 
-cdef object _evaluate(WorkflowContext ctx, str expression, str name, object program=None):
-    # Errors name ``name``: the template the expression was written in. ``program``: the
-    # cached program of ``expression``, when the caller probed the cache already.
+cdef object _text(WorkflowContext ctx, object parts):
+    return _render_parts(ctx, <tuple>parts)
+
+
+cdef object _evaluate(WorkflowContext ctx, str expression, str name):
+    # Errors name ``name``: the template the expression was written in.
     cdef Stores stores = ctx._stores
-    if program is None:
-        program = stores.expressions.get(expression)
+    program = stores.expressions.get(expression)
     if program is None:
         program = compile_expression(expression, ctx, stores.engine)
     elif PyDict_GET_SIZE(stores.expressions) > stores.lru_from:
         touch(stores.expressions, expression, program)
+    return _run(ctx, program, name)
+
+
+cdef object _run(WorkflowContext ctx, object program, str name):
+    # the value of a compiled expression (a tuple) or of a JinjaProgram; errors name ``name``
     if type(program) is not tuple:
         return program.evaluate(ctx, name)
+    cdef PyObject *value = (<Unchecked>_value)(ctx, program)
+    if value is NULL:
+        _failed(name, ctx)
+    return _owned(value)
+
+
+cdef object _value(WorkflowContext ctx, object program):
     cdef type kind
     cdef bint check = (<tuple>program)[0] is _CHECKED  # it can make an undefined value
+    if check:
+        made = _MissingType.made
+        program = (<tuple>program)[1]
+    if (<tuple>program)[0] is _PATH:  # a look-up (most expressions in a task input)
+        value = _lookup(ctx._stores, ctx._item, ctx._index, <tuple>(<tuple>program)[1])
+    else:
+        value = _eval(ctx, <tuple>program)
+    kind = type(value)
+    if (kind is bool or kind is str or kind is int or kind is float or value is None
+            or kind is list or kind is dict) and (not check or _MissingType.made == made):
+        return value
+    return native(value, check and _MissingType.made != made)
+
+
+# The per-render work returns NULL when it raises, as a C-API call does. _run and _render
+# call it through a pointer of this type, which Cython does not check, and take a failure in
+# hand themselves (_failed): a try/except would cost 43 instructions per call (it saves and
+# restores the exception being handled), the NULL check costs one.
+ctypedef PyObject *(*Unchecked)(WorkflowContext, object) noexcept
+
+
+cdef inline object _owned(PyObject *value):
+    # the object an Unchecked call returned, its reference handed over
+    result = <object>value
+    _release(value)
+    return result
+
+
+cdef int _failed(str name, WorkflowContext ctx) except -1:
+    # The exception pending (an Unchecked call failed), raised as a ContextError naming the
+    # template ``name`` (fastctx._reporting.error_for); one that is not an Exception goes on.
     try:
-        if check:
-            made = _MissingType.made
-            program = (<tuple>program)[1]
-        if (<tuple>program)[0] is _PATH:  # a look-up (most expressions in a task input)
-            value = _lookup(ctx._stores, ctx._item, ctx._index, <tuple>(<tuple>program)[1])
-        else:
-            value = _eval(ctx, <tuple>program)
-        kind = type(value)
-        if (kind is bool or kind is str or kind is int or kind is float or value is None
-                or kind is list or kind is dict) and (not check or _MissingType.made == made):
-            return value
-        return native(value, check and _MissingType.made != made)
+        _pending()
     except Exception as exc:
         error = error_for(exc, name, ctx)
     raise error  # outside the except: the original may quote a secret
+
+
+cdef int _pending() except -1:
+    return -1  # the exception already pending is raised from here
 
 
 cdef int _MAX_DEPTH = 0  # limits.LIMITS.max_depth, kept current by on_change
@@ -462,8 +504,8 @@ cdef object _render_string(WorkflowContext ctx, str text):
         entry = classify_json_string(text, stores.engine)
     elif PyDict_GET_SIZE(stores.json_strings) > stores.lru_from:
         touch(stores.json_strings, text, entry)
-    if type(entry) is tuple:
-        return _evaluate(ctx, text, text, entry)
+    if type(entry) is tuple:  # a compiled expression, or a fast-path template (OP_TEXT)
+        return _run(ctx, entry, text)
     if <str>entry:
         return _evaluate(ctx, <str>entry, text)
     return _render(ctx, stores, text)

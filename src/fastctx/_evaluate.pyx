@@ -42,15 +42,17 @@ cdef object _WORK = _regex.WORK  # the ContextVar of the work budget calls are c
 cdef enum:
     C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_POS, C_CONCAT, C_LIST
     C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_CHECKED, C_CALL_CHARGED
-    C_BRANCH, C_BUDGET
+    C_BRANCH, C_BUDGET, C_TEXT
     C_IN = 6
     C_NOTIN = 7
 assert [C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_POS, C_CONCAT,
         C_LIST, C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_CHECKED,
-        C_CALL_CHARGED, C_BRANCH, C_BUDGET, C_IN, C_NOTIN] == [getattr(_opcodes, name) for name in (
-            "OP_CONST OP_PATH OP_SOFT OP_NOT OP_AND OP_OR OP_CMP OP_BINOP OP_NEG OP_POS "
-            "OP_CONCAT OP_LIST OP_TUPLE OP_DICT OP_COND OP_CALL OP_RESULT OP_OUTCOME "
-            "OP_CALL_REG OP_CHECKED OP_CALL_CHARGED OP_BRANCH OP_BUDGET CMP_IN CMP_NOTIN"
+        C_CALL_CHARGED, C_BRANCH, C_BUDGET, C_TEXT, C_IN, C_NOTIN] == [
+            getattr(_opcodes, name) for name in (
+                "OP_CONST OP_PATH OP_SOFT OP_NOT OP_AND OP_OR OP_CMP OP_BINOP OP_NEG OP_POS "
+                "OP_CONCAT OP_LIST OP_TUPLE OP_DICT OP_COND OP_CALL OP_RESULT OP_OUTCOME "
+                "OP_CALL_REG OP_CHECKED OP_CALL_CHARGED OP_BRANCH OP_BUDGET OP_TEXT CMP_IN "
+                "CMP_NOTIN"
         ).split()], "fastctx._opcodes and the core differ"
 
 cdef enum:
@@ -150,7 +152,8 @@ cdef inline str _part_text(ContextFields ctx, object part):
     return _to_text(_eval(ctx, <tuple>part))
 
 
-cdef object _PATH = _opcodes.OP_PATH, _CONST = _opcodes.OP_CONST  # compared by identity
+# compared by identity
+cdef object _PATH = _opcodes.OP_PATH, _CONST = _opcodes.OP_CONST, _CMP = _opcodes.OP_CMP
 
 
 cdef inline object _operand(ContextFields ctx, tuple node):
@@ -160,6 +163,8 @@ cdef inline object _operand(ContextFields ctx, tuple node):
         return _lookup(ctx._stores, ctx._item, ctx._index, <tuple>node[1])
     if op is _CONST:
         return node[1]
+    if op is _CMP:
+        return _compare(ctx, node)
     return _eval(ctx, node)
 
 
@@ -172,21 +177,7 @@ cdef object _eval(ContextFields ctx, tuple node):
     elif op == C_CONST:
         return node[1]
     elif op == C_CMP:
-        left = _operand(ctx, <tuple>node[1])
-        result = True
-        for pair in <tuple>node[2]:
-            code = (<tuple>pair)[0]
-            right = _operand(ctx, <tuple>(<tuple>pair)[1])
-            if code == C_IN:
-                result = PySequence_Contains(right, left) == 1
-            elif code == C_NOTIN:
-                result = PySequence_Contains(right, left) != 1
-            else:
-                result = PyObject_RichCompare(left, right, <int>code)
-            if not result:
-                return result
-            left = right
-        return result
+        return _compare(ctx, node)
     elif op == C_AND:
         left = _operand(ctx, <tuple>node[1])
         return _operand(ctx, <tuple>node[2]) if left else left
@@ -203,6 +194,8 @@ cdef object _eval(ContextFields ctx, tuple node):
         return _call_by_name(node[1], args, <tuple>node[3])
     elif op == C_BRANCH:  # {% if %}: the text of one branch
         return _render_parts(ctx, <tuple>(node[2] if _eval(ctx, <tuple>node[1]) else node[3]))
+    elif op == C_TEXT:
+        return _render_parts(ctx, <tuple>node[1])
     elif op == C_BUDGET:
         return _budgeted(ctx, node)
     elif op == C_CALL_REG:
@@ -234,6 +227,28 @@ cdef object _eval(ContextFields ctx, tuple node):
     elif op == C_OUTCOME:
         return ctx._last is not None and (<tuple>ctx._last)[1] is node[1]
     raise AssertionError(f"unknown opcode {op}")
+
+
+cdef object _compare(ContextFields ctx, tuple node):
+    # OP_CMP: a comparison chain, a < b <= c (the value of the first that fails, else of the last)
+    cdef object left = _operand(ctx, <tuple>node[1]), right, result = True
+    cdef tuple pairs = <tuple>node[2], pair
+    cdef Py_ssize_t at
+    cdef long code
+    for at in range(len(pairs)):
+        pair = <tuple>pairs[at]
+        code = pair[0]
+        right = _operand(ctx, <tuple>pair[1])
+        if code == C_IN:
+            result = PySequence_Contains(right, left) == 1
+        elif code == C_NOTIN:
+            result = PySequence_Contains(right, left) != 1
+        else:
+            result = PyObject_RichCompare(left, right, <int>code)
+        if not result:
+            return result
+        left = right
+    return result
 
 
 cdef object _budgeted(ContextFields ctx, tuple node):

@@ -33,6 +33,7 @@ from ._opcodes import (
     OP_POS,
     OP_RESULT,
     OP_SOFT,
+    OP_TEXT,
     OP_TUPLE,
     REG_PASS_CONTEXT,
 )
@@ -88,6 +89,8 @@ def evaluate_node(ctx: Any, node: tuple[Any, ...]) -> Any:
         return _call_by_name(node[1], args, node[3])
     if op == OP_BRANCH:  # {% if %}: the text of one branch
         return render_parts(ctx, node[2] if evaluate_node(ctx, node[1]) else node[3])
+    if op == OP_TEXT:
+        return render_parts(ctx, node[1])
     if op == OP_CALL_REG:  # Registered.__call__: the rule the compiled core copies
         args = [evaluate_node(ctx, arg) for arg in node[2]]
         charge_call(args, 1)

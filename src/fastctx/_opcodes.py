@@ -38,6 +38,8 @@ OP_BUDGET       ``(OP_BUDGET, program, is_template)``: a program that calls filt
                 functions (charged to the work budget, as on the Jinja2 path), run with a
                 budget of ``max_work`` of its own: the text of a template's parts, or the
                 value of an expression
+OP_TEXT         ``(OP_TEXT, parts)``: the text of a fast-path template's parts (what
+                ``render_json`` caches for a string that is a template)
 OP_CHECKED      ``(OP_CHECKED, expression)``: a whole expression that can make an undefined
                 value (it has a soft look-up or a call); its evaluation notes whether one was
                 made, and if so looks for it in the value (only at the top of an expression)
@@ -59,7 +61,7 @@ from typing import Any
 
 OP_CONST, OP_PATH, OP_SOFT, OP_NOT, OP_AND, OP_OR, OP_CMP, OP_BINOP, OP_NEG, OP_POS, \
     OP_CONCAT, OP_LIST, OP_TUPLE, OP_DICT, OP_COND, OP_CALL, OP_RESULT, OP_OUTCOME, \
-    OP_CALL_REG, OP_CHECKED, OP_CALL_CHARGED, OP_BRANCH, OP_BUDGET = range(23)
+    OP_CALL_REG, OP_CHECKED, OP_CALL_CHARGED, OP_BRANCH, OP_BUDGET, OP_TEXT = range(24)
 CMP_IN, CMP_NOTIN = 6, 7
 REG_PASS_CONTEXT, REG_TEST = 1, 2  # flags of OP_CALL_REG
 
@@ -113,6 +115,8 @@ def _operands(node: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
         return (node[1], *_nodes_of(node[2]), *_nodes_of(node[3]))
     if op == OP_BUDGET:
         return _nodes_of(node[1]) if node[2] else (node[1],)
+    if op == OP_TEXT:
+        return _nodes_of(node[1])
     return node[1:]  # OP_NOT, OP_NEG, OP_POS, OP_AND, OP_OR, OP_COND, OP_CHECKED
 
 

@@ -16,7 +16,7 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.dict cimport PyDict_GetItemWithError, PyDict_Next
 from cpython.list cimport PyList_GET_ITEM
-from cpython.object cimport PyObject
+from cpython.object cimport PyObject, PyTypeObject
 from libc.math cimport isfinite
 from libc.string cimport memcpy
 cimport cython
@@ -32,13 +32,18 @@ from threading import RLock
 from sys import intern
 
 cdef extern from "Python.h":
-    unsigned int PyUnicode_CHECK_INTERNED(object text)  # a flag of the string: no call
+    unsigned int _interned "PyUnicode_CHECK_INTERNED" (PyObject *text)  # a flag: no call
+    PyObject *_item_of "PyTuple_GET_ITEM" (object values, Py_ssize_t at)  # borrowed
+    PyObject *_get "PyDict_GetItemWithError" (PyObject *mapping, PyObject *key)  # borrowed
+    PyObject *_error_set "PyErr_Occurred" ()
     object PyUnicode_New(Py_ssize_t size, unsigned int maxchar)
     void *PyUnicode_DATA(object text)
 
 __all__ = ["Stores"]
 
 cdef object _MISSING = MISSING
+cdef PyTypeObject *_DICT = <PyTypeObject *>dict
+cdef PyTypeObject *_STR = <PyTypeObject *>str
 
 # Root names of a path, mapped to what they stand for: one dict probe, no string compares.
 cdef dict _CODES = {"item": ROOT_ITEM, "index": ROOT_INDEX, "parameters": ROOT_PARAMETERS,
@@ -150,16 +155,21 @@ cdef class ContextFields:
 # The look-ups take what they read of a context (its stores, item and index).
 
 
-cdef object _resolve(Stores stores, object item, object index, object name):
-    cdef int code = -1, at
-    if type(name) is str:
-        if PyUnicode_CHECK_INTERNED(name):
+cdef inline int _code(PyObject *name):
+    # the root code of a name, or -1
+    cdef int at
+    if name.ob_type is _STR:
+        if _interned(name):
             for at in range(N_ROOTS):
-                if <PyObject *>name == _ROOT_NAME[at]:
-                    code = _ROOT_CODE[at]
-                    break
-        else:
-            code = _ROOTS.get(name, -1)
+                if name == _ROOT_NAME[at]:
+                    return _ROOT_CODE[at]
+            return -1
+        return _ROOTS.get(<object>name, -1)
+    return -1
+
+
+cdef object _resolve(Stores stores, object item, object index, object name):
+    cdef int code = _code(<PyObject *>name)
     if code < 0:
         if stores.namespaces is not None and name in stores.namespaces:
             return stores.namespaces[name]
@@ -168,38 +178,70 @@ cdef object _resolve(Stores stores, object item, object index, object name):
         return _MISSING if index is None else item
     if code == ROOT_INDEX:
         return _MISSING if index is None else index
+    return <object>_store(stores, code)
+
+
+cdef inline PyObject *_store(Stores stores, int code):
+    # the store a root code other than item and index stands for (borrowed from the stores)
     if code == ROOT_PARAMETERS:
-        return stores.parameters
+        return <PyObject *>stores.parameters
     if code == ROOT_VARIABLES:
-        return stores.variables
+        return <PyObject *>stores.variables
     if code == ROOT_TASKS:
-        return stores.tasks
+        return <PyObject *>stores.tasks
     if code == ROOT_CONFIG:
-        return stores.config
+        return <PyObject *>stores.config
     if code == ROOT_KEYSTORE:
-        return stores.keystore
-    return stores.system
+        return <PyObject *>stores.keystore
+    return <PyObject *>stores.system
 
 
 cdef object _lookup(Stores stores, object item, object index, tuple path):
-    cdef object value = _resolve(stores, item, index, path[0])
-    cdef Py_ssize_t n = len(path), at
+    # A root, then string keys of dicts (most look-ups): followed here through borrowed
+    # references (no Python code runs on the way: the dicts and the keys have their exact
+    # types), the one reference taken at the end. Anything else: _lookup_from.
+    cdef PyObject *value
+    cdef PyObject *key
     cdef PyObject *found
+    cdef Py_ssize_t n = len(path), at
+    cdef int code = _code(_item_of(path, 0))
+    if code == ROOT_ITEM or code == ROOT_INDEX:
+        if index is None:
+            return _lookup_from(path, 1, _MISSING)
+        value = <PyObject *>(item if code == ROOT_ITEM else index)
+    elif code < 0:
+        return _lookup_from(path, 1, _resolve(stores, item, index, path[0]))
+    else:
+        value = _store(stores, code)
+    for at in range(1, n):
+        key = _item_of(path, at)
+        if value.ob_type is not _DICT or key.ob_type is not _STR:
+            return _lookup_from(path, at, <object>value)
+        found = _get(value, key)
+        if found is NULL:
+            if _error_set() is not NULL:
+                _propagate()
+            _not_found(path, at, <object>value)
+        value = found
+    return <object>value
+
+
+cdef object _lookup_from(tuple path, Py_ssize_t start, object value):
+    # the look-up of path[start:] in value, what path[:start] found (MISSING: the root
+    # stands for nothing)
+    cdef Py_ssize_t n = len(path), at
     if value is _MISSING:
         _not_found(path, 0, value)
-    for at in range(1, n):
-        key = path[at]
-        if type(value) is dict and type(key) is str:  # the common step, without _step
-            found = PyDict_GetItemWithError(value, key)
-            if found is NULL:
-                _not_found(path, at, value)
-            value = <object>found
-        else:
-            stepped = _step(value, key)
-            if stepped is _MISSING:
-                _not_found(path, at, value)
-            value = stepped
+    for at in range(start, n):
+        stepped = _step(value, path[at])
+        if stepped is _MISSING:
+            _not_found(path, at, value)
+        value = stepped
     return value
+
+
+cdef int _propagate() except -1:
+    return -1  # the exception already set is raised from here
 
 
 cdef int _not_found(tuple path, Py_ssize_t at, object value) except -1:

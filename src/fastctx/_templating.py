@@ -27,7 +27,8 @@ from ._cache import forget, remember
 from ._compiler import compile_node
 from ._data import ContextView, join_output
 from ._engine import DEFAULT_ENGINE, Engine
-from ._opcodes import OP_BRANCH, OP_BUDGET, OP_CALL, OP_PATH, budgeted, charges_work, checked
+from ._opcodes import (OP_BRANCH, OP_BUDGET, OP_CALL, OP_PATH, OP_TEXT, budgeted, charges_work,
+                       checked)
 from ._reporting import error_for, quote
 from ._rewrite import rewrite
 from ._sandbox import Missing, WorkflowJinjaContext
@@ -262,22 +263,25 @@ def jinja_only(source: str, is_expression: bool,
 
 
 def classify_json_string(text: str, engine: Engine = DEFAULT_ENGINE) -> Any:
-    """For render_json (cached): what a string is. A pure ``{{ expr }}`` is its expression's
-    compiled program (a tuple the core evaluates), or the expression's source when that needs
-    the Jinja2 path or does not compile (its error is raised, scrubbed, when it is evaluated);
-    any other string is "", a template."""
+    """For render_json (cached): what a string is, as a tuple the core evaluates when it
+    compiles. A pure ``{{ expr }}`` is its expression's compiled program, or the expression's
+    source when that needs the Jinja2 path or does not compile (its error is raised,
+    scrubbed, when it is evaluated); any other string is a template: ``(OP_TEXT, parts)`` on
+    the fast path, else "" (rendered as a template, which raises its error if it has one)."""
     entry: Any = engine.json_strings.get(text)
     if entry is None:
         entry = ""
         if len(text) <= limits.current().max_template_length:
             entry = pure_expression(text, engine) or ""
-        if entry:
-            try:
+        try:
+            if entry:
                 program = compile_expression(entry, None, engine)
-            except Exception:  # noqa: BLE001 - raised again where it is evaluated
-                pass
-            else:
                 entry = program if type(program) is tuple else entry
+            else:
+                program = compile_template(text, None, engine)
+                entry = (OP_TEXT, program) if type(program) is tuple else ""
+        except Exception:  # noqa: BLE001 - raised again where it is evaluated
+            pass
         remember(engine.json_strings, text, entry, engine.cache_size,
                  engine.sizes[id(engine.json_strings)])
     return entry
