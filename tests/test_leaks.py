@@ -178,6 +178,13 @@ def operations(wc_class: type) -> dict[str, tuple[Callable[[], Any], int]]:
         "evaluate_condition": (
             lambda: view.evaluate_condition("parameters.count > 2 and succeeded()"), 1),
         "render_json": (lambda: view.render_json(JSON_DOC), 1),
+        "render_json_failing": (
+            _raises(lambda: view.render_json({"a": "x {{ item.nope }}", "b": "{{ item.nope }}"}),
+                    VariableNotFound), 10),
+        "condition_failing": (_raises(lambda: view.evaluate_condition("item.nope > 1"),
+                                      VariableNotFound), 10),
+        "lookup_steps": (  # a list index and a string index: the steps _step takes
+            lambda: view.render_template("{{ task.fetch.hosts[1] }} {{ parameters.url[0] }}"), 1),
         "publish_from_result": (
             lambda: view.publish_from_result({"n": 3}, ["whole"], PUBLISH_MAP), 10),
         "export": (view.export, 10),
