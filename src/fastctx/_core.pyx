@@ -39,7 +39,7 @@ cdef object _MISSING = MISSING
 cdef object _MissingType = Missing
 cdef tuple _EMPTY = ()
 # the small ints themselves: compared by identity
-cdef object _CHECKED = _opcodes.OP_CHECKED, _PATH = _opcodes.OP_PATH
+cdef object _CHECKED = _opcodes.OP_CHECKED, _PATH = _opcodes.OP_PATH, _TEXT = _opcodes.OP_TEXT
 
 
 cdef class WorkflowContext(ContextFields):
@@ -424,8 +424,11 @@ cdef object _value(WorkflowContext ctx, object program):
     if check:
         made = _MissingType.made
         program = (<tuple>program)[1]
-    if (<tuple>program)[0] is _PATH:  # a look-up (most expressions in a task input)
+    op = (<tuple>program)[0]
+    if op is _PATH:  # a look-up (most expressions in a task input)
         value = _lookup(ctx._stores, ctx._item, ctx._index, <tuple>(<tuple>program)[1])
+    elif op is _TEXT:  # render_json's template string: its text
+        return _render_parts(ctx, <tuple>(<tuple>program)[1])
     else:
         value = _eval(ctx, <tuple>program)
     kind = type(value)
