@@ -50,7 +50,7 @@ PRINTED = [
 
 def _both_paths(template: str) -> tuple[str, str]:
     """The template as written, and wrapped in a block that sends it through Jinja2."""
-    return template, "{% for once in [1] %}" + template + "{% endfor %}"
+    return template, "{% for _ in [1] if 1 %}" + template + "{% endfor %}"
 
 
 @pytest.mark.parametrize(("value", "expected"), PRINTED)
