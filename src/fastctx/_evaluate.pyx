@@ -11,6 +11,7 @@ from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from cpython.ref cimport Py_INCREF
 from cpython.sequence cimport PySequence_Contains
 from libc.string cimport memcpy
+cimport cython
 
 from fastctx._stores cimport (ContextFields, _call_by_name, _call_registered, _lookup,
                               _lookup_or_missing, _to_text)
@@ -286,6 +287,7 @@ cdef int _charge(list args, Py_ssize_t weight) except -1:
 
 
 # -- {% for %} ---------------------------------------------------------------------------------
+@cython.auto_pickle(False)
 cdef class _Frame(ContextFields):
     # What a loop's body is rendered with: the context's four fields, the context itself
     # (what a registered function is given), the loop's variable and ``loop`` (a LoopContext,
