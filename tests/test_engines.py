@@ -120,6 +120,12 @@ def test_pass_context_receives_the_clone_being_rendered(wc_class: type) -> None:
     assert seen == views
     assert [view.render_template("{% for _ in [1] if 1 %}{{ current() }}{% endfor %}")
             for view in views] == ["x", "y", "z"]
+    # inside compiled loops (nested too), the clone itself, not the loop's frame
+    seen.clear()
+    template = "{% for a in [1] %}{% for b in [2] %}{{ current() }}{% endfor %}{% endfor %}"
+    assert [view.render_template(template) for view in views] == ["x", "y", "z"]
+    assert compiled(engine, template)
+    assert seen == views
 
 
 def test_a_second_engine_sees_none_of_the_first_ones_names(wc_class: type) -> None:
