@@ -28,7 +28,7 @@ import pytest
 from core_fixtures import compiled_core_untested
 from nesting import nest, nest_dict
 
-from fastctx import ContextError, LimitExceeded, limits
+from fastctx import ContextError, LimitExceeded, _templating, limits
 
 LIMIT_NAMES = [field.name for field in dataclasses.fields(limits.Limits)]
 DEFAULTS = dataclasses.asdict(limits.Limits())
@@ -632,3 +632,21 @@ def test_running_out_of_memory_is_named_so(wc_class: type) -> None:
     error = _reporting.error_for(MemoryError(), "{{ x }}", None)
     assert isinstance(error, LimitExceeded)
     assert error.limit == "memory" and "out of memory" in str(error)
+
+
+@pytest.mark.parametrize("template", [
+    "AAAAAAAAAAA{% for x in [1, 2, none] %}{{ x + 1 }}{% endfor %}",
+    "AAAAAAAAA{% for x in [1, 2] %}{% if x %}{{ x }}{{ x }}{% endif %}{% endfor %}{{ none + 1 }}",
+    "AAAAAAAAAAA{% for x in [] %}{% else %}{{ 1 }}{{ 2 }}{{ none + 1 }}{% endfor %}",
+    "AAAAAAAAAAA{% if 1 %}{{ 2 }}{{ 3 }}{{ none + 1 }}{% endif %}{% for x in [] %}{% endfor %}",
+])
+def test_a_compiled_loop_meets_max_output_where_jinja2_does(wc_class: type,
+                                                            template: str) -> None:
+    # the text before a loop counts: max_output is exceeded at the 13th character, before
+    # the error of a later part (none + 1), on both paths
+    ctx = wc_class()
+    limits.configure(max_output=12)
+    assert type(_templating.compile_template(template)) is tuple
+    for form in (template, "{% for _ in [1] if 1 %}" + template + "{% endfor %}"):
+        with pytest.raises(LimitExceeded, match="max_output=12"):
+            ctx.render_template(form)

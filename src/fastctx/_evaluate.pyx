@@ -208,7 +208,7 @@ cdef object _eval(ContextFields ctx, tuple node):
     elif op == C_LOCAL:
         return _local(ctx, node)
     elif op == C_LOOP:
-        return _loop(ctx, node)
+        return _loop(ctx, node, _max_output(ctx))
     elif op == C_BINOP:
         return binop(node[1], _eval(ctx, <tuple>node[2]), _eval(ctx, <tuple>node[3]))
     elif op == C_SOFT:
@@ -263,10 +263,13 @@ cdef object _budgeted(ContextFields ctx, tuple node):
     # limits in force are the stores' engine's, or the process defaults)
     token = PyContextVar_Set(_WORK, [_MAX_WORK if ctx._stores.limits is None
                                      else ctx._stores.limits.max_work])
+    flag = node[2]
     try:
-        if node[2]:
+        if flag is True:
             return _render_parts(ctx, <tuple>node[1])
-        return _eval(ctx, <tuple>node[1])
+        if flag is False:
+            return _eval(ctx, <tuple>node[1])
+        return _render_blocks(ctx, <tuple>node[1], _max_output(ctx))  # a template with loops
     finally:
         PyContextVar_Reset(_WORK, token)
 
@@ -311,12 +314,39 @@ cdef object _local(ContextFields ctx, tuple node):
     return resolved_path(node[3], value, node[4], node[5], node[6])
 
 
-cdef str _loop(ContextFields ctx, tuple node):
-    # OP_LOOP: (OP_LOOP, iterable, parts, other_parts, uses_loop, sandbox); the body's texts
-    # charged to max_output as they come, as _render_parts charges parts
+cdef inline Py_ssize_t _max_output(ContextFields ctx):
+    return _MAX_OUTPUT if ctx._stores.limits is None else ctx._stores.limits.max_output
+
+
+cdef str _render_blocks(ContextFields ctx, tuple parts, Py_ssize_t room):
+    # The parts of a template with loops: each part's text charged as it comes to the room
+    # left under max_output, which each loop and if-block is given for its own parts (so
+    # that the limit is exceeded at the part where the Jinja2 path exceeds it, before any
+    # error of a later part)
     cdef Py_ssize_t size = 0
-    cdef Py_ssize_t max_output = (_MAX_OUTPUT if ctx._stores.limits is None
-                                  else ctx._stores.limits.max_output)
+    cdef list out = []
+    cdef str text
+    for part in parts:
+        if type(part) is tuple and type((<tuple>part)[0]) is int \
+                and (<tuple>part)[0] == C_LOOP:
+            text = _loop(ctx, <tuple>part, room - size)
+        elif type(part) is tuple and type((<tuple>part)[0]) is int \
+                and (<tuple>part)[0] == C_BRANCH:
+            text = _render_blocks(ctx, <tuple>(part[2] if _eval(ctx, <tuple>part[1])
+                                               else part[3]), room - size)
+        else:
+            text = _part_text(ctx, part)
+        size += len(text)
+        if size > room:
+            output_too_long()
+        out.append(text)
+    return "".join(out)
+
+
+cdef str _loop(ContextFields ctx, tuple node, Py_ssize_t room):
+    # OP_LOOP: (OP_LOOP, iterable, parts, other_parts, uses_loop, sandbox); the body's texts
+    # charged to the room left under max_output as they come
+    cdef Py_ssize_t size = 0
     cdef bint uses_loop = node[4], ran = False
     cdef tuple body = <tuple>node[2]
     cdef list out = []
@@ -335,11 +365,11 @@ cdef str _loop(ContextFields ctx, tuple node):
             frame._value, frame._loop = value
         else:
             frame._value = value
-        text = _render_parts(frame, body)
+        text = _render_blocks(frame, body, room - size)
         size += len(text)
-        if size > max_output:
+        if size > room:
             output_too_long()
         out.append(text)
     if not ran and node[3]:
-        return _render_parts(ctx, <tuple>node[3])
+        return _render_blocks(ctx, <tuple>node[3], room)
     return "".join(out)

@@ -102,7 +102,11 @@ def evaluate_node(ctx: Any, node: tuple[Any, ...]) -> Any:
     if op == OP_BUDGET:
         token = _regex.WORK.set([limits.current().max_work])
         try:
-            return render_parts(ctx, node[1]) if node[2] else evaluate_node(ctx, node[1])
+            if node[2] is True:
+                return render_parts(ctx, node[1])
+            if node[2] is False:
+                return evaluate_node(ctx, node[1])
+            return _render_blocks(ctx, node[1], limits.current().max_output)  # with loops
         finally:
             _regex.WORK.reset(token)
     if op == OP_LOCAL:
@@ -111,7 +115,7 @@ def evaluate_node(ctx: Any, node: tuple[Any, ...]) -> Any:
             frame = frame.outer
         return resolved_path(node[3], frame.loop if node[2] else frame.value, *node[4:])
     if op == OP_LOOP:
-        return _loop(ctx, node)
+        return _loop(ctx, node, limits.current().max_output)
     if op == OP_BINOP:
         return binop(node[1], evaluate_node(ctx, node[2]), evaluate_node(ctx, node[3]))
     if op == OP_SOFT:
@@ -168,9 +172,31 @@ class _Frame:
         return self.ctx.last_outcome
 
 
-def _loop(ctx: Any, node: tuple[Any, ...]) -> str:
-    """``OP_LOOP``: the body's text per value, each charged to max_output as it comes."""
-    max_output = limits.current().max_output
+def _render_blocks(ctx: Any, parts: tuple[Any, ...], room: int) -> str:
+    """The parts of a template with loops: each part's text charged as it comes to the room
+    left under max_output, which each loop and if-block is given for its own parts (so that
+    the limit is exceeded at the part where the Jinja2 path exceeds it)."""
+    size = 0
+    out: list[str] = []
+    for part in parts:
+        op = part[0] if type(part) is tuple else None
+        if op == OP_LOOP:
+            text = _loop(ctx, part, room - size)
+        elif op == OP_BRANCH:
+            text = _render_blocks(
+                ctx, part[2] if evaluate_node(ctx, part[1]) else part[3], room - size)
+        else:
+            text = _part_text(ctx, part)
+        size += len(text)
+        if size > room:
+            output_too_long()
+        out.append(text)
+    return "".join(out)
+
+
+def _loop(ctx: Any, node: tuple[Any, ...], room: int) -> str:
+    """``OP_LOOP``: the body's text per value, each charged to the room left under
+    max_output as it comes."""
     uses_loop, body = node[4], node[2]
     values = loop_values(node[5], evaluate_node(ctx, node[1]), uses_loop)
     frame = _Frame(ctx)
@@ -181,13 +207,13 @@ def _loop(ctx: Any, node: tuple[Any, ...]) -> str:
             frame.value, frame.loop = value
         else:
             frame.value = value
-        text = render_parts(frame, body)
+        text = _render_blocks(frame, body, room - size)
         size += len(text)
-        if size > max_output:
+        if size > room:
             output_too_long()
         out.append(text)
     if not out and node[3]:
-        return render_parts(ctx, node[3])
+        return _render_blocks(ctx, node[3], room)
     return "".join(out)
 
 

@@ -37,7 +37,9 @@ OP_BRANCH       ``(OP_BRANCH, test, parts, other_parts)``: ``{% if %}`` in a tem
 OP_BUDGET       ``(OP_BUDGET, program, is_template)``: a program that calls filters, tests or
                 functions (charged to the work budget, as on the Jinja2 path), run with a
                 budget of ``max_work`` of its own: the text of a template's parts, or the
-                value of an expression
+                value of an expression; ``is_template`` is 2 for a template with a loop,
+                whose loops and if-blocks are each given the room left under max_output
+                (so that it is exceeded where the Jinja2 path exceeds it)
 OP_TEXT         ``(OP_TEXT, parts)``: the text of a fast-path template's parts (what
                 ``render_json`` caches for a string that is a template)
 OP_CHECKED      ``(OP_CHECKED, expression)``: a whole expression that can make an undefined
@@ -77,6 +79,7 @@ REG_PASS_CONTEXT, REG_TEST = 1, 2  # flags of OP_CALL_REG
 
 _MAKERS = frozenset((OP_SOFT, OP_CALL, OP_CALL_REG, OP_CALL_CHARGED, OP_LOCAL))
 _CHARGED = frozenset((OP_CALL_REG, OP_CALL_CHARGED, OP_LOOP))  # a loop charges its iterations
+_LOOPS = frozenset((OP_LOOP,))
 _LEAVES = frozenset((OP_CONST, OP_PATH, OP_SOFT, OP_RESULT, OP_OUTCOME, OP_LOCAL))
 
 
@@ -90,6 +93,12 @@ def charges_work(parts: tuple[Any, ...]) -> bool:
     """Whether a fast-path template's parts call a filter, test or function, or loop
     (``OP_BUDGET`` then gives its render a work budget)."""
     return any(_any(node, _CHARGED) for node in _nodes_of(parts))
+
+
+def loops(parts: tuple[Any, ...]) -> bool:
+    """Whether a fast-path template's parts have a ``{% for %}`` (its ``OP_BUDGET`` then
+    renders it giving each loop and if-block the room left under max_output)."""
+    return any(_any(node, _LOOPS) for node in _nodes_of(parts))
 
 
 def budgeted(expression: tuple[Any, ...]) -> tuple[Any, ...]:

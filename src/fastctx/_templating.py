@@ -37,6 +37,7 @@ from ._opcodes import (
     budgeted,
     charges_work,
     checked,
+    loops,
 )
 from ._reporting import error_for, quote
 from ._rewrite import rewrite
@@ -147,7 +148,7 @@ def fast_parts(tree: nodes.Template, engine: Engine) -> tuple[Any, ...] | None:
     itself), an ``OP_BRANCH`` or an ``OP_LOOP``."""
     parts = _parts(tree.body, engine.compiler)
     if parts is not None and charges_work(parts):  # its calls are charged to one budget
-        return ((OP_BUDGET, parts, True),)
+        return ((OP_BUDGET, parts, 2 if loops(parts) else True),)
     return parts
 
 
