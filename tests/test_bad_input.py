@@ -118,7 +118,7 @@ def assert_still_works(ctx: Any, before: Any) -> None:
     """The context holds nothing from the refused call, and renders, reads and clones."""
     assert snapshot(ctx) == before
     assert ctx.render_template("{{ v }} {{ item.host }} {{ index }}") == "value h1 3"
-    assert ctx.render_template("{% for once in [1] %}{{ d.a[1] }}{% endfor %}") == "2"
+    assert ctx.render_template("{% for _ in [1] if 1 %}{{ d.a[1] }}{% endfor %}") == "2"
     assert ctx.evaluate("parameters.p + d.a[0]") == 2
     assert ctx.evaluate_condition("succeeded() and task.fetch.rc == 0")
     assert ctx.render_json({"x": "{{ d }}"}) == {"x": {"a": [1, 2]}}

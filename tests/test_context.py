@@ -143,7 +143,7 @@ def test_system_given_to_constructor(wc_class: type) -> None:
 def test_nested_and_bracket_access(ctx, template: str, expected: str) -> None:
     assert ctx.render_template(template) == expected
     # The Jinja2 path (a block forces it) agrees with the fast path.
-    assert ctx.render_template("{% for once in [1] %}" + template + "{% endfor %}") == expected
+    assert ctx.render_template("{% for _ in [1] if 1 %}" + template + "{% endfor %}") == expected
 
 
 def test_items_is_the_key_items(ctx) -> None:
@@ -186,7 +186,7 @@ def test_missing_raises_variable_not_found_with_full_path(ctx, expression: str, 
     for how, text in (
         (ctx.render_template, "{{ " + expression + " }}"),  # fast path
         # Jinja2
-        (ctx.render_template, "{% for once in [1] %}{{ " + expression + " }}{% endfor %}"),
+        (ctx.render_template, "{% for _ in [1] if 1 %}{{ " + expression + " }}{% endfor %}"),
         (ctx.render_template, "{{ " + expression + " | string }}"),
         (ctx.evaluate, expression),
     ):

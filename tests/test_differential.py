@@ -31,11 +31,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
+from hypothesis import HealthCheck, assume, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 from jinja2 import Undefined
 
-from fastctx import ContextError, TaskOutcome, _reporting, _templating
+from fastctx import ContextError, TaskOutcome, _reporting, _templating, limits
 
 # -- comparing outcomes ----------------------------------------------------------------------
 
@@ -548,6 +548,52 @@ block_parts = st.one_of(
     inner_expressions.map(lambda value: f"{{% set z = {value} %}}{{{{ z }}}}"),
 )
 
+# {% for %}: the variable shadows a root, a namespace or a workflow variable of its name; the
+# counters of ``loop`` compile, its other uses, a loop filter and unpacking do not.
+LOOP_TARGETS = ["v", "x", "item", "index", "parameters", "lst", "obj", "s", "null", "length",
+                "result"]
+LOOP_USES = ["loop.index", "loop.index0", "loop.first", "loop.last", "loop.length",
+             "loop.revindex", "loop.revindex0", "loop['index']", "loop.index + 1",
+             "loop.index0 * 2 ~ '-'", "loop.last|string"] * 3 + [
+             # and, rarer, uses outside the compiled subset
+             "loop.cycle('a', 'b')", "loop.previtem|default('-')", "loop.depth", "loop",
+             "loop.nope"]
+LOOP_ITERABLES = ["[1, 2, 3]", "{'a': 1, 'b': [2]}", "'ab'", "[]", "{}", "[{'a': 1}, {'a': 2}]",
+                  "range(3)", "lst|sort", "[[]|first]", "5", "none", "[none, true, 1.5]",
+                  "parameters", "obj|default([])", "(1, 'x')", "lst|reverse", "obj|items",
+                  "s|list", "[lst, obj]", "lst ~ 'x'"]
+
+
+def _loop_body(target: str, inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    uses = st.one_of(
+        st.builds(lambda rest, close: "{{ " + target + rest + close, _deeper,
+                  st.sampled_from([" }}", "|default('d') }}", " is defined }}",
+                                   "|string|length }}", " ~ '.' }}"])),
+        st.sampled_from(LOOP_USES).map(lambda use: "{{ " + use + " }}"),
+        st.builds(lambda cond, text: f"{{% if {cond} %}}{text}{{% endif %}}",
+                  st.sampled_from([target, "loop.first", f"{target} is string",
+                                   "loop.last and x"]), text_parts),
+        st.sampled_from([f"{{{{ {target}() }}}}"] + [f"{{{{ {target}[loop.index0] }}}}"] * 3),
+        text_parts, expression_parts, inner)
+    return st.lists(uses, min_size=1, max_size=3).map("".join)
+
+
+def _loop(target: str, inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda iterable, body, otherwise, head: (
+            f"{{% for {target} in {iterable}{head} %}}{body}"
+            + ("" if otherwise is None else f"{{% else %}}{otherwise}") + "{% endfor %}"),
+        st.sampled_from(LOOP_ITERABLES) | paths | _small_expressions,
+        _loop_body(target, inner),
+        st.none() | st.none() | text_parts | expression_parts | st.sampled_from(
+            ["{{ " + target + " }}", "{{ loop.index }}", "{{ v }}"]),
+        st.sampled_from([""] * 10 + [" if " + target, ", w"]))
+
+
+_inner_loops = st.sampled_from(LOOP_TARGETS).flatmap(lambda target: _loop(target, st.just("")))
+loop_blocks = st.sampled_from(LOOP_TARGETS).flatmap(
+    lambda target: _loop(target, st.just("") | _inner_loops))
+
 
 _NO_BLOCK = st.none()
 
@@ -564,6 +610,12 @@ templates = st.builds(
              min_size=1, max_size=4),
     st.integers(0, 9).flatmap(lambda rare: block_parts if rare == 0 else _NO_BLOCK),
     st.integers(0, 5))
+
+# templates with a loop in them (test_loops_agree)
+loop_templates = st.builds(
+    _with_block,
+    st.lists(st.one_of(text_parts, expression_parts, lookup_parts), min_size=0, max_size=2),
+    loop_blocks, st.integers(0, 5))
 
 
 # -- the properties ----------------------------------------------------------------------------
@@ -601,6 +653,34 @@ def test_templates_agree(wc_class: type) -> None:
     check()
     assert_share(stats, "compiled")
     assert stats["lookups only"] >= 10, dict(stats)
+
+
+def test_loops_agree(wc_class: type) -> None:
+    """Templates with ``{% for %}`` (nested, with ``{% else %}``, over values of every kind):
+    the same text or error on both paths, also when they hit max_loop_iterations, max_work or
+    max_output."""
+    stats: Counter[str] = Counter()
+
+    @SETTINGS
+    @given(spec=context_specs, source=loop_templates,
+           limit=st.sampled_from([{}, {}, {"max_loop_iterations": 3}, {"max_work": 30},
+                                  {"max_output": 12}]))
+    def check(spec: dict[str, Any], source: str, limit: dict[str, int]) -> None:
+        # a compiled test (``is defined``) is charged to max_work as a call, a test on the
+        # Jinja2 path is not: apart from loops, the two paths differ there already
+        assume("max_work" not in limit or " is " not in source)
+        compiled = compiled_template(source)
+        stats["cases"] += 1
+        stats["compiled"] += compiled
+        event("loop: fast path" if compiled else "loop: Jinja2")
+        previous = limits.configure(**limit)
+        try:
+            check_template(make_context(wc_class, spec), source)
+        finally:
+            limits.configure(**previous)
+
+    check()
+    assert_share(stats, "compiled")
 
 
 def test_expressions_agree(wc_class: type) -> None:

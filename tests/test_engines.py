@@ -87,11 +87,15 @@ def test_an_executor_renders_with_its_functions_filters_tests_and_namespace(
 def test_the_jinja2_path_calls_registered_callables_too(wc_class: type) -> None:
     engine = st2_engine()
     ctx = wc_class(keystore={"token": "t0k"}, engine=engine).with_item("x", 0)
-    # keyword arguments and loops take the Jinja2 path; the same callables answer there
+    # a loop filter takes the Jinja2 path; the same callables answer there (and in a
+    # compiled loop)
     template = ("{{ st2kv('nope', default='dflt') }}"
-                "{% for h in ['a'] %}{{ [h] | to_upper_list }}{% endfor %}")
+                "{% for h in ['a'] if h %}{{ [h] | to_upper_list }}{% endfor %}")
     assert ctx.render_template(template) == 'dflt["A"]'
     assert not compiled(engine, template)
+    template = template.replace(" if h", "")
+    assert ctx.render_template(template) == 'dflt["A"]'
+    assert compiled(engine, template)
     assert ctx.render_template("{% if '1.0.0' is semver %}{{ st2kv('token') }}{% endif %}") \
         == "t0k"
 
@@ -114,8 +118,14 @@ def test_pass_context_receives_the_clone_being_rendered(wc_class: type) -> None:
     assert [view.render_template("{{ current() }}{{ ['p', 'q', 'r'] | at }}")
             for view in views] == ["xp", "yq", "zr"]
     assert seen == views
-    assert [view.render_template("{% for once in [1] %}{{ current() }}{% endfor %}")
+    assert [view.render_template("{% for _ in [1] if 1 %}{{ current() }}{% endfor %}")
             for view in views] == ["x", "y", "z"]
+    # inside compiled loops (nested too), the clone itself, not the loop's frame
+    seen.clear()
+    template = "{% for a in [1] %}{% for b in [2] %}{{ current() }}{% endfor %}{% endfor %}"
+    assert [view.render_template(template) for view in views] == ["x", "y", "z"]
+    assert compiled(engine, template)
+    assert seen == views
 
 
 def test_a_second_engine_sees_none_of_the_first_ones_names(wc_class: type) -> None:
@@ -147,7 +157,7 @@ def test_a_function_is_never_a_value(wc_class: type) -> None:
     ctx = wc_class({}, {"now": "the variable"}, engine=engine)
     assert ctx.render_template("{{ now }} / {{ now() }}") == \
         "the variable / 2026-12-03T08:00:00Z"
-    assert ctx.render_template("{% for once in [1] %}{{ now }}{% endfor %}") == "the variable"
+    assert ctx.render_template("{% for _ in [1] if 1 %}{{ now }}{% endfor %}") == "the variable"
 
 
 # -- what callables return and raise --------------------------------------------------------
@@ -160,7 +170,7 @@ def test_results_are_checked_data(wc_class: type) -> None:
         with pytest.raises(TypeConversion, match=f"function '{source[:-2]}'"):
             ctx.evaluate(source)
         with pytest.raises(TypeConversion, match=f"function '{source[:-2]}'"):
-            ctx.render_template("{% for once in [1] %}{{ " + source + " }}{% endfor %}")
+            ctx.render_template("{% for _ in [1] if 1 %}{{ " + source + " }}{% endfor %}")
     assert ctx.evaluate("pair()") == [1, 2]
     assert ctx.evaluate("3 is odd") is True
     assert ctx.evaluate("[4] | select('odd') | list") == []
@@ -187,7 +197,7 @@ def test_a_failure_is_an_invalid_expression_naming_it_with_secrets_scrubbed(
         raise VariableNotFound("no such record", "record")
 
     ctx = wc_class(keystore={"pw": "hunter2-secret"}, engine=engine)
-    for template in ("{{ boom() }}", "{% for once in [1] %}{{ boom() }}{% endfor %}"):
+    for template in ("{{ boom() }}", "{% for _ in [1] if 1 %}{{ boom() }}{% endfor %}"):
         with pytest.raises(InvalidExpression, match="function 'boom' failed") as info:
             ctx.render_template(template)
         assert "hunter2-secret" not in str(info.value)
@@ -335,7 +345,7 @@ def test_each_engine_has_its_own_limits(wc_class: type) -> None:
     small = new_engine(limits={"max_output": 10, "max_range": 5})
     ctx = wc_class({"s": "x" * 20}, engine=small)
     other = wc_class({"s": "x" * 20}, engine=new_engine())
-    for template in ("{{ parameters.s }}", "{% for once in [1] %}{{ parameters.s }}{% endfor %}"):
+    for template in ("{{ parameters.s }}", "{% for _ in [1] if 1 %}{{ parameters.s }}{% endfor %}"):
         with pytest.raises(LimitExceeded, match="max_output=10"):
             ctx.render_template(template)
         assert other.render_template(template) == "x" * 20
@@ -381,7 +391,7 @@ def test_limits_apply_inside_registered_callables_and_nested_renders(wc_class: t
 
     @small.function("default_inside", pass_context=True)
     def default_inside(view: Any) -> str:  # a default-engine render inside a limited one
-        return big.render_template("{% for once in [1] %}{{ parameters.s ~ '' }}{% endfor %}")
+        return big.render_template("{% for _ in [1] if 1 %}{{ parameters.s ~ '' }}{% endfor %}")
 
     assert ctx.evaluate("default_inside() | length") == 20
     with pytest.raises(LimitExceeded, match="max_output=10"):
@@ -439,7 +449,7 @@ def test_printing_as_jinja2_prints(wc_class: type) -> None:
     expected = "None True {'a': [1, 'b']} 1.5"
     assert ctx.render_template(template) == expected
     assert compiled(engine, template)
-    assert ctx.render_template("{% for once in [1] %}" + template + "{% endfor %}") == expected
+    assert ctx.render_template("{% for _ in [1] if 1 %}" + template + "{% endfor %}") == expected
     assert ctx.render_template("{{ parameters.yes ~ '/' ~ parameters.none }}") == "True/None"
     assert ctx.evaluate("parameters.d") == {"a": [1, "b"]}  # values keep their type
     default = wc_class({"none": None, "yes": True, "d": {"a": [1, "b"]}, "f": 1.5})

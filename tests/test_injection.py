@@ -454,7 +454,7 @@ def test_data_holding_a_payload_is_text(wc_class: type, payload: str,
     view.set_last_task_outcome({"out": payload}, TaskOutcome.FAILED)
     obj_view = ctx.with_item({"text": payload}, 1)
     with canary():
-        for template in ("{{ item }}", "{% for once in [1] %}{{ item }}{% endfor %}", "{{ v }}",
+        for template in ("{{ item }}", "{% for _ in [1] if 1 %}{{ item }}{% endfor %}", "{{ v }}",
                          "{{ task.t.out }}", "{{ tasks.t.lines[1] }}", "{{ parameters.p }}",
                          "{{ parameters.nested.list[0] }}", "{{ system.s }}",
                          "{{ workflow.v }}", "{{ vars['v'] }}", "{{ item ~ '' }}",
@@ -465,7 +465,7 @@ def test_data_holding_a_payload_is_text(wc_class: type, payload: str,
         assert view.render_template("<{{ item }}>") == f"<{payload}>"
         assert obj_view.render_template("{{ item.text }}") == payload
         assert obj_view.render_template(
-            "{% for once in [1] %}{{ item.text }}{% endfor %}") == payload
+            "{% for _ in [1] if 1 %}{{ item.text }}{% endfor %}") == payload
         for expression in ("item", "v", "task.t.out", "parameters.p", "result().out",
                            "item ~ ''", "[item][0]", "(item|list)|join"):
             assert view.evaluate(expression) == payload, expression

@@ -28,7 +28,7 @@ import pytest
 from core_fixtures import compiled_core_untested
 from nesting import nest, nest_dict
 
-from fastctx import ContextError, LimitExceeded, limits
+from fastctx import ContextError, LimitExceeded, _templating, limits
 
 LIMIT_NAMES = [field.name for field in dataclasses.fields(limits.Limits)]
 DEFAULTS = dataclasses.asdict(limits.Limits())
@@ -100,7 +100,7 @@ def test_max_output(wc_class: type) -> None:
     for template in ("{{ 'x' * 101 }}",                           # compiled expression
                      "{{ big }}{{ big }}",                         # fast path: look-ups only
                      "{{ big ~ big }}",                            # '~'
-                     "{% for once in [1] %}{{ big }}{{ big }}{% endfor %}",  # Jinja2 path
+                     "{% for _ in [1] if 1 %}{{ big }}{{ big }}{% endfor %}",  # Jinja2 path
                      "{% for i in range(101) %}x{% endfor %}",
                      "{{ (big ~ '|')|replace('|', big) }}",
                      "{{ replace(big, 'x', 'yy') }}",
@@ -112,7 +112,7 @@ def test_max_output(wc_class: type) -> None:
     _raises_limit(lambda: ctx.evaluate("big ~ big"), "max_output")
     limits.configure(max_output=200)
     assert ctx.render_template("{{ big }}{{ big }}") == "x" * 120
-    assert ctx.render_template("{% for once in [1] %}{{ big }}{{ big }}{% endfor %}") == "x" * 120
+    assert ctx.render_template("{% for _ in [1] if 1 %}{{ big }}{{ big }}{% endfor %}") == "x" * 120
 
 
 def test_max_template_length(wc_class: type, implementation: str) -> None:
@@ -165,7 +165,7 @@ def test_max_repeat(wc_class: type) -> None:
     ctx = wc_class(None, {"s": "ab"})
     limits.configure(max_repeat=10)
     for template in ("{{ 'a' * 11 }}", "{{ 6 * s }}", "{{ [1] * 11 }}", "{{ [1, 2] * 6 }}",
-                     "{% for once in [1] %}{{ s * 6 }}{% endfor %}", "{{ 'x'|center(11) }}",
+                     "{% for _ in [1] if 1 %}{{ s * 6 }}{% endfor %}", "{{ 'x'|center(11) }}",
                      "{{ 'x'|indent(11) }}", "{{ '%11d'|format(1) }}", "{{ '%-11s'|format(1) }}",
                      "{{ '%.11f'|format(1.5) }}", "{{ '%*d'|format(11, 1) }}",
                      "{{ '%(a)11d'|format(a=1) }}"):
@@ -182,7 +182,7 @@ def test_max_power(wc_class: type) -> None:
     limits.configure(max_power=10)
     for call in (lambda: ctx.render_template("{{ 2 ** 11 }}"),
                  lambda: ctx.evaluate("2 ** e"),
-                 lambda: ctx.render_template("{% for once in [1] %}{{ 3 ** e }}{% endfor %}"),
+                 lambda: ctx.render_template("{% for _ in [1] if 1 %}{{ 3 ** e }}{% endfor %}"),
                  lambda: ctx.evaluate("9 ** (9 ** 9)")):
         _raises_limit(call, "max_power")
     assert ctx.evaluate("2 ** 10") == 1024
@@ -632,3 +632,21 @@ def test_running_out_of_memory_is_named_so(wc_class: type) -> None:
     error = _reporting.error_for(MemoryError(), "{{ x }}", None)
     assert isinstance(error, LimitExceeded)
     assert error.limit == "memory" and "out of memory" in str(error)
+
+
+@pytest.mark.parametrize("template", [
+    "AAAAAAAAAAA{% for x in [1, 2, none] %}{{ x + 1 }}{% endfor %}",
+    "AAAAAAAAA{% for x in [1, 2] %}{% if x %}{{ x }}{{ x }}{% endif %}{% endfor %}{{ none + 1 }}",
+    "AAAAAAAAAAA{% for x in [] %}{% else %}{{ 1 }}{{ 2 }}{{ none + 1 }}{% endfor %}",
+    "AAAAAAAAAAA{% if 1 %}{{ 2 }}{{ 3 }}{{ none + 1 }}{% endif %}{% for x in [] %}{% endfor %}",
+])
+def test_a_compiled_loop_meets_max_output_where_jinja2_does(wc_class: type,
+                                                            template: str) -> None:
+    # the text before a loop counts: max_output is exceeded at the 13th character, before
+    # the error of a later part (none + 1), on both paths
+    ctx = wc_class()
+    limits.configure(max_output=12)
+    assert type(_templating.compile_template(template)) is tuple
+    for form in (template, "{% for _ in [1] if 1 %}" + template + "{% endfor %}"):
+        with pytest.raises(LimitExceeded, match="max_output=12"):
+            ctx.render_template(form)

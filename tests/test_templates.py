@@ -50,7 +50,7 @@ PRINTED = [
 
 def _both_paths(template: str) -> tuple[str, str]:
     """The template as written, and wrapped in a block that sends it through Jinja2."""
-    return template, "{% for once in [1] %}" + template + "{% endfor %}"
+    return template, "{% for _ in [1] if 1 %}" + template + "{% endfor %}"
 
 
 @pytest.mark.parametrize(("value", "expected"), PRINTED)
@@ -403,3 +403,79 @@ def test_map_calling_a_filter_by_name_stays_with_jinja2(wc_class: type) -> None:
     template = "{{ names | map('upper') | join(',') }}"
     assert ctx.render_template(template) == "A,B"
     assert type(_templating.compile_template(template)) is not tuple
+
+
+# -- {% for %} on the fast path ------------------------------------------------------------------
+COMPILED_LOOPS = [
+    ("{% for r in rows %}{{ r.n }},{% endfor %}", "1,2,"),
+    ("{% for r in rows %}{{ loop.index }}/{{ loop.length }}{{ '.' if loop.last else ' ' }}"
+     "{% endfor %}", "1/2 2/2."),
+    ("{% for r in rows %}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}"
+     "{{ loop.first }};{% endfor %}", "021true;110false;"),
+    ("{% for k in {'b': 1, 'a': 2} %}{{ k }}{% endfor %}", "ba"),  # a dict: its keys
+    ("{% for c in 'ab' %}[{{ c }}]{% endfor %}", "[a][b]"),  # a string: its characters
+    ("{% for x in [] %}{{ x }}{% else %}empty {{ n }}{% endfor %}", "empty 2"),
+    ("{% for x in rows %}{% else %}empty{% endfor %}", ""),
+    ("{% for a in [1, 2] %}{% for b in 'xy' %}{{ a }}{{ b }}{{ loop.index }} {% endfor %}"
+     "{% endfor %}", "1x1 1y2 2x1 2y2 "),
+    ("{% for n in [5] %}{{ n }}{% endfor %}{{ n }}", "52"),  # the variable hides n, inside
+    ("{% for item in rows %}{{ item.n }}{% endfor %}", "12"),  # root names too
+    ("{% for parameters in [{'x': 1}] %}{{ parameters.x }}{% endfor %}", "1"),
+    ("{% for r in rows %}{% if loop.first %}{{ r.n }}{% else %}-{% endif %}{% endfor %}", "1-"),
+    ("{% for r in rows | sort(attribute='n', reverse=true) %}{{ r.n }}{% endfor %}", "21"),
+    ("{% for r in rows %}{{ r.m | default('d') }}{{ r.n is defined }}{% endfor %}",
+     "dtruedtrue"),
+    ("{% for r in rows %}{{ rows[loop.index0].n + r.n }}{% endfor %}", "24"),
+]
+
+
+@pytest.mark.parametrize(("template", "expected"), COMPILED_LOOPS)
+def test_for_loops_compile(wc_class: type, template: str, expected: str) -> None:
+    ctx = wc_class(variables={"rows": [{"n": 1}, {"n": 2}], "n": 2})
+    compiled, jinja = _both_paths(template)
+    assert ctx.render_template(compiled) == expected
+    assert ctx.render_template(jinja) == expected  # what Jinja2 renders
+    assert type(_templating.compile_template(compiled)) is tuple
+
+
+@pytest.mark.parametrize("template", [
+    "{% for r in rows if r.n > 1 %}{{ r.n }}{% endfor %}",  # a loop filter
+    "{% for k, v in {'a': 1} | items %}{{ k }}{{ v }}{% endfor %}",  # unpacking
+    "{% for r in rows recursive %}{{ r.n }}{% endfor %}",
+    "{% for r in rows %}{{ loop.cycle('a', 'b') }}{% endfor %}",
+    "{% for r in rows %}{{ loop.previtem | default('-') }}{% endfor %}",
+    "{% for r in rows %}{{ loop.depth }}{% endfor %}",
+    "{% for r in rows %}{{ loop }}{% endfor %}",
+    "{% for r in [] %}{% else %}{{ r }}{% endfor %}",  # the variable in the else
+    "{% for length in ['x'] %}{{ length(rows) }}{% endfor %}",  # a variable called
+    "{% for i in range(2) %}{{ i }}{% endfor %}",
+])
+def test_other_loops_stay_with_jinja2(wc_class: type, template: str) -> None:
+    ctx = wc_class(variables={"rows": [{"n": 1}, {"n": 2}], "r": "R"})
+    assert type(_templating.compile_template(template)) is not tuple
+    try:
+        ctx.render_template(template)
+    except ContextError:  # {{ loop }}, length(rows): errors of the Jinja2 path
+        pass
+
+
+def test_a_loop_variable_hides_item_and_index(wc_class: type) -> None:
+    view = wc_class({"xs": ["a", "b"]}).with_item({"host": "h"}, 7)
+    template = "{% for item in parameters.xs %}{{ item }}{% endfor %}{{ item.host }}{{ index }}"
+    assert view.render_template(template) == "abh7"
+    assert view.render_template("{% for index in [1] %}{{ index }}{% endfor %}") == "1"
+    assert type(_templating.compile_template(template)) is tuple
+
+
+@pytest.mark.parametrize(("template", "cls", "words"), [
+    ("{% for x in n %}{% endfor %}", TypeConversion, "'int' object is not iterable"),
+    ("{% for x in nope %}{% endfor %}", VariableNotFound, "'nope' is not defined"),
+    ("{% for r in rows %}{{ r.m }}{% endfor %}", VariableNotFound, "'r.m' is not defined"),
+    ("{% for r in [[] | first] %}{{ r }}{% endfor %}", VariableNotFound, "'r' is not defined"),
+])
+def test_loop_errors_match_jinja2(wc_class: type, template: str, cls: type, words: str) -> None:
+    ctx = wc_class(variables={"rows": [{"n": 1}], "n": 2})
+    assert type(_templating.compile_template(template)) is tuple
+    for form in _both_paths(template):
+        with pytest.raises(cls, match=re.escape(words)):
+            ctx.render_template(form)

@@ -12,6 +12,7 @@ for either.
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -26,7 +27,7 @@ from ._data import describe_path
 from ._functions import HELPERS
 from ._outcome import OUTCOMES
 
-__all__ = ["JINJA_NAMES", "NotCompilable", "compile_node"]
+__all__ = ["JINJA_NAMES", "LOOP_ATTRIBUTES", "NotCompilable", "compile_node"]
 
 intern = sys.intern
 _MAP = FILTERS["map"]
@@ -36,6 +37,9 @@ _BINOPS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/",
            nodes.FloorDiv: "//", nodes.Mod: "%", nodes.Pow: "**"}
 #: Names Jinja2 binds itself in a template (they shadow workflow variables of that name).
 JINJA_NAMES = frozenset(("self", "loop", "caller", "super", "varargs", "kwargs"))
+#: What of ``loop`` a compiled loop body may use (any other use needs the Jinja2 path).
+LOOP_ATTRIBUTES = frozenset(("index", "index0", "revindex", "revindex0", "first", "last",
+                             "length"))
 
 
 class NotCompilable(Exception):
@@ -51,6 +55,11 @@ class Compiler:
     ``printer``: what prints each value of a fast-path template (None: ``to_text``, which
     the core applies itself). Both are set for engines that print as Jinja2 does."""
 
+    #: The loops around what is compiled, innermost first: ``[name, uses_loop]`` for a loop's
+    #: variable (``uses_loop`` is set when its ``loop`` is looked up), or a frozenset of
+    #: names a loop's ``{% else %}`` does not compile (its variable and ``loop``).
+    scope: tuple[Any, ...] = ()
+
     def __init__(self, sandbox: Any, path_of: Any, engine: Any,
                  concat: Any = None, printer: Any = None) -> None:
         self.sandbox = sandbox
@@ -59,6 +68,31 @@ class Compiler:
         self.concat = concat
         self.printer = printer
         self.eval_ctx = EvalContext(sandbox)
+
+    def within(self, entry: Any) -> Compiler:
+        """A compiler of the same engine for the body (``entry``: ``[name, False]``) or the
+        ``{% else %}`` (a frozenset of names) of a loop."""
+        inner = copy.copy(self)
+        inner.scope = (entry, *self.scope)
+        return inner
+
+    def _local(self, path: tuple[Any, ...], soft: bool) -> tuple[Any, ...] | None:
+        """``OP_LOCAL`` if ``path`` starts at a loop's variable or ``loop``, else None."""
+        root, up = path[0], 0
+        for entry in self.scope:
+            if type(entry) is frozenset:
+                if root in entry:
+                    raise NotCompilable(f"{root!r} in a loop's else")
+                continue
+            if root == "loop":
+                if len(path) < 2 or path[1] not in LOOP_ATTRIBUTES:
+                    raise NotCompilable("a use of loop other than its counters")
+                entry[1] = True
+                return (op.OP_LOCAL, up, 1, self.sandbox, path[1:], root, soft)
+            if root == entry[0]:
+                return (op.OP_LOCAL, up, 0, self.sandbox, path[1:], root, soft)
+            up += 1
+        return None
 
     def compile(self, node: nodes.Node) -> tuple[Any, ...]:
         method = getattr(self, "visit_" + type(node).__name__, None)
@@ -76,6 +110,10 @@ class Compiler:
         # interned: a probe of the core's root names, or of keys written in the source, then
         # finds the very string, with no compare of characters
         path = tuple(intern(key) if type(key) is str else key for key in path)
+        if self.scope:
+            local = self._local(path, soft)
+            if local is not None:
+                return local
         root = path[0]
         if root in JINJA_NAMES:
             raise NotCompilable(f"{root!r} is Jinja2's own")
@@ -172,6 +210,9 @@ class Compiler:
         if not isinstance(node.node, nodes.Name):
             raise NotCompilable("a call of a computed value")
         name = node.node.name
+        if any(name in (entry if type(entry) is frozenset else entry[:1])
+               for entry in self.scope):
+            raise NotCompilable(f"a call of {name!r}, a loop's variable")
         values, names = self._keywords(node)
         registered = self.engine.functions.get(name)
         if registered is not None:

@@ -11,6 +11,7 @@ from cpython.contextvars cimport PyContextVar_Reset, PyContextVar_Set, get_value
 from cpython.ref cimport Py_INCREF
 from cpython.sequence cimport PySequence_Contains
 from libc.string cimport memcpy
+cimport cython
 
 from fastctx._stores cimport (ContextFields, _call_by_name, _call_registered, _lookup,
                               _lookup_or_missing, _to_text)
@@ -18,7 +19,7 @@ from fastctx._stores cimport (ContextFields, _call_by_name, _call_registered, _l
 from fastctx import _opcodes, _regex, limits
 from fastctx._data import MISSING, output_too_long
 from fastctx._operators import binop, concat
-from fastctx._sandbox import CALL_UNITS, charge_call, soft_missing
+from fastctx._sandbox import CALL_UNITS, charge_call, loop_values, resolved_path, soft_missing
 
 cdef extern from "Python.h":
     # a string's length, width of a character, characters and widest possible character,
@@ -42,16 +43,17 @@ cdef object _WORK = _regex.WORK  # the ContextVar of the work budget calls are c
 cdef enum:
     C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_POS, C_CONCAT, C_LIST
     C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_CHECKED, C_CALL_CHARGED
-    C_BRANCH, C_BUDGET, C_TEXT
+    C_BRANCH, C_BUDGET, C_TEXT, C_LOOP, C_LOCAL
     C_IN = 6
     C_NOTIN = 7
 assert [C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_POS, C_CONCAT,
         C_LIST, C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_CHECKED,
-        C_CALL_CHARGED, C_BRANCH, C_BUDGET, C_TEXT, C_IN, C_NOTIN] == [
+        C_CALL_CHARGED, C_BRANCH, C_BUDGET, C_TEXT, C_LOOP, C_LOCAL, C_IN, C_NOTIN] == [
             getattr(_opcodes, name) for name in (
                 "OP_CONST OP_PATH OP_SOFT OP_NOT OP_AND OP_OR OP_CMP OP_BINOP OP_NEG OP_POS "
                 "OP_CONCAT OP_LIST OP_TUPLE OP_DICT OP_COND OP_CALL OP_RESULT OP_OUTCOME "
-                "OP_CALL_REG OP_CHECKED OP_CALL_CHARGED OP_BRANCH OP_BUDGET OP_TEXT CMP_IN "
+                "OP_CALL_REG OP_CHECKED OP_CALL_CHARGED OP_BRANCH OP_BUDGET OP_TEXT OP_LOOP "
+                "OP_LOCAL CMP_IN "
                 "CMP_NOTIN"
         ).split()], "fastctx._opcodes and the core differ"
 
@@ -201,7 +203,12 @@ cdef object _eval(ContextFields ctx, tuple node):
     elif op == C_CALL_REG:
         args = [_eval(ctx, <tuple>arg) for arg in <tuple>node[2]]
         _charge(args, 1)
-        return _call_registered(node, args, ctx)
+        return _call_registered(node, args,
+                                (<_Frame>ctx)._ctx if type(ctx) is _Frame else ctx)
+    elif op == C_LOCAL:
+        return _local(ctx, node)
+    elif op == C_LOOP:
+        return _loop(ctx, node, _max_output(ctx))
     elif op == C_BINOP:
         return binop(node[1], _eval(ctx, <tuple>node[2]), _eval(ctx, <tuple>node[3]))
     elif op == C_SOFT:
@@ -256,10 +263,13 @@ cdef object _budgeted(ContextFields ctx, tuple node):
     # limits in force are the stores' engine's, or the process defaults)
     token = PyContextVar_Set(_WORK, [_MAX_WORK if ctx._stores.limits is None
                                      else ctx._stores.limits.max_work])
+    flag = node[2]
     try:
-        if node[2]:
+        if flag is True:
             return _render_parts(ctx, <tuple>node[1])
-        return _eval(ctx, <tuple>node[1])
+        if flag is False:
+            return _eval(ctx, <tuple>node[1])
+        return _render_blocks(ctx, <tuple>node[1], _max_output(ctx))  # a template with loops
     finally:
         PyContextVar_Reset(_WORK, token)
 
@@ -277,3 +287,89 @@ cdef int _charge(list args, Py_ssize_t weight) except -1:
     if (<list>work)[0] < 0:
         charge_call(args, 0)  # raises the error the Jinja2 path raises
     return 0
+
+
+# -- {% for %} ---------------------------------------------------------------------------------
+@cython.auto_pickle(False)
+cdef class _Frame(ContextFields):
+    # What a loop's body is rendered with: the context's four fields, the context itself
+    # (what a registered function is given), the loop's variable and ``loop`` (a LoopContext,
+    # or None) and the frame of the loop around it, or None
+    cdef object _ctx, _value, _loop
+    cdef _Frame _outer
+
+
+cdef object _local(ContextFields ctx, tuple node):
+    # OP_LOCAL: (OP_LOCAL, up, slot, sandbox, keys, root, soft)
+    cdef Py_ssize_t up = node[1]
+    cdef _Frame frame = <_Frame>ctx
+    while up:
+        frame = frame._outer
+        up -= 1
+    cdef object value = frame._loop if node[2] else frame._value
+    cdef type kind = type(value)
+    if not (<tuple>node[4]) and (kind is str or kind is int or kind is dict or kind is list
+                                 or kind is float or kind is bool or value is None):
+        return value  # a value of data, no keys: resolved_path gives it as it is
+    return resolved_path(node[3], value, node[4], node[5], node[6])
+
+
+cdef inline Py_ssize_t _max_output(ContextFields ctx):
+    return _MAX_OUTPUT if ctx._stores.limits is None else ctx._stores.limits.max_output
+
+
+cdef str _render_blocks(ContextFields ctx, tuple parts, Py_ssize_t room):
+    # The parts of a template with loops: each part's text charged as it comes to the room
+    # left under max_output, which each loop and if-block is given for its own parts (so
+    # that the limit is exceeded at the part where the Jinja2 path exceeds it, before any
+    # error of a later part)
+    cdef Py_ssize_t size = 0
+    cdef list out = []
+    cdef str text
+    for part in parts:
+        if type(part) is tuple and type((<tuple>part)[0]) is int \
+                and (<tuple>part)[0] == C_LOOP:
+            text = _loop(ctx, <tuple>part, room - size)
+        elif type(part) is tuple and type((<tuple>part)[0]) is int \
+                and (<tuple>part)[0] == C_BRANCH:
+            text = _render_blocks(ctx, <tuple>(part[2] if _eval(ctx, <tuple>part[1])
+                                               else part[3]), room - size)
+        else:
+            text = _part_text(ctx, part)
+        size += len(text)
+        if size > room:
+            output_too_long()
+        out.append(text)
+    return "".join(out)
+
+
+cdef str _loop(ContextFields ctx, tuple node, Py_ssize_t room):
+    # OP_LOOP: (OP_LOOP, iterable, parts, other_parts, uses_loop, sandbox); the body's texts
+    # charged to the room left under max_output as they come
+    cdef Py_ssize_t size = 0
+    cdef bint uses_loop = node[4], ran = False
+    cdef tuple body = <tuple>node[2]
+    cdef list out = []
+    cdef str text
+    values = loop_values(node[5], _eval(ctx, <tuple>node[1]), uses_loop)
+    cdef _Frame frame = _Frame.__new__(_Frame)
+    frame._stores, frame._item, frame._index, frame._last = (
+        ctx._stores, ctx._item, ctx._index, ctx._last)
+    if type(ctx) is _Frame:
+        frame._ctx, frame._outer = (<_Frame>ctx)._ctx, <_Frame>ctx
+    else:
+        frame._ctx = ctx
+    for value in values:
+        ran = True
+        if uses_loop:
+            frame._value, frame._loop = value
+        else:
+            frame._value = value
+        text = _render_blocks(frame, body, room - size)
+        size += len(text)
+        if size > room:
+            output_too_long()
+        out.append(text)
+    if not ran and node[3]:
+        return _render_blocks(ctx, <tuple>node[3], room)
+    return "".join(out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _regex, limits
-from ._data import MISSING, join_output, to_text
+from ._data import MISSING, join_output, output_too_long, to_text
 from ._opcodes import (
     COMPARE,
     OP_AND,
@@ -25,6 +25,8 @@ from ._opcodes import (
     OP_CONST,
     OP_DICT,
     OP_LIST,
+    OP_LOCAL,
+    OP_LOOP,
     OP_NEG,
     OP_NOT,
     OP_OR,
@@ -38,7 +40,7 @@ from ._opcodes import (
     REG_PASS_CONTEXT,
 )
 from ._operators import binop, concat
-from ._sandbox import charge_call, soft_missing
+from ._sandbox import charge_call, loop_values, resolved_path, soft_missing
 
 __all__ = ["evaluate_node", "render_parts"]
 
@@ -95,14 +97,25 @@ def evaluate_node(ctx: Any, node: tuple[Any, ...]) -> Any:
         args = [evaluate_node(ctx, arg) for arg in node[2]]
         charge_call(args, 1)
         if node[3] & REG_PASS_CONTEXT:
-            args.insert(0, ctx)
+            args.insert(0, ctx.ctx if type(ctx) is _Frame else ctx)
         return _call_by_name(node[4], args, node[5])
     if op == OP_BUDGET:
         token = _regex.WORK.set([limits.current().max_work])
         try:
-            return render_parts(ctx, node[1]) if node[2] else evaluate_node(ctx, node[1])
+            if node[2] is True:
+                return render_parts(ctx, node[1])
+            if node[2] is False:
+                return evaluate_node(ctx, node[1])
+            return _render_blocks(ctx, node[1], limits.current().max_output)  # with loops
         finally:
             _regex.WORK.reset(token)
+    if op == OP_LOCAL:
+        frame = ctx
+        for _ in range(node[1]):
+            frame = frame.outer
+        return resolved_path(node[3], frame.loop if node[2] else frame.value, *node[4:])
+    if op == OP_LOOP:
+        return _loop(ctx, node, limits.current().max_output)
     if op == OP_BINOP:
         return binop(node[1], evaluate_node(ctx, node[2]), evaluate_node(ctx, node[3]))
     if op == OP_SOFT:
@@ -127,6 +140,81 @@ def evaluate_node(ctx: Any, node: tuple[Any, ...]) -> Any:
     if op == OP_OUTCOME:
         return ctx.last_outcome is node[1]
     raise AssertionError(f"unknown opcode {op}")
+
+
+class _Frame:
+    """What a loop's body is rendered with: the context's look-ups, the context itself (what
+    a registered function is given), the loop's variable and ``loop`` and the frame of the
+    loop around it, or None."""
+
+    __slots__ = ("ctx", "value", "loop", "outer")
+    ctx: Any
+    outer: _Frame | None
+
+    def __init__(self, ctx: Any) -> None:
+        outer = ctx if type(ctx) is _Frame else None
+        self.ctx = ctx if outer is None else outer.ctx
+        self.outer = outer
+        self.value = self.loop = None
+
+    def lookup(self, path: tuple[Any, ...]) -> Any:
+        return self.ctx.lookup(path)
+
+    def lookup_or_missing(self, path: tuple[Any, ...]) -> Any:
+        return self.ctx.lookup_or_missing(path)
+
+    @property
+    def last_result(self) -> Any:
+        return self.ctx.last_result
+
+    @property
+    def last_outcome(self) -> Any:
+        return self.ctx.last_outcome
+
+
+def _render_blocks(ctx: Any, parts: tuple[Any, ...], room: int) -> str:
+    """The parts of a template with loops: each part's text charged as it comes to the room
+    left under max_output, which each loop and if-block is given for its own parts (so that
+    the limit is exceeded at the part where the Jinja2 path exceeds it)."""
+    size = 0
+    out: list[str] = []
+    for part in parts:
+        op = part[0] if type(part) is tuple else None
+        if op == OP_LOOP:
+            text = _loop(ctx, part, room - size)
+        elif op == OP_BRANCH:
+            text = _render_blocks(
+                ctx, part[2] if evaluate_node(ctx, part[1]) else part[3], room - size)
+        else:
+            text = _part_text(ctx, part)
+        size += len(text)
+        if size > room:
+            output_too_long()
+        out.append(text)
+    return "".join(out)
+
+
+def _loop(ctx: Any, node: tuple[Any, ...], room: int) -> str:
+    """``OP_LOOP``: the body's text per value, each charged to the room left under
+    max_output as it comes."""
+    uses_loop, body = node[4], node[2]
+    values = loop_values(node[5], evaluate_node(ctx, node[1]), uses_loop)
+    frame = _Frame(ctx)
+    out: list[str] = []
+    size = 0
+    for value in values:
+        if uses_loop:
+            frame.value, frame.loop = value
+        else:
+            frame.value = value
+        text = _render_blocks(frame, body, room - size)
+        size += len(text)
+        if size > room:
+            output_too_long()
+        out.append(text)
+    if not out and node[3]:
+        return _render_blocks(ctx, node[3], room)
+    return "".join(out)
 
 
 def _call_by_name(function: Any, args: list[Any], names: tuple[str, ...]) -> Any:

@@ -37,20 +37,31 @@ OP_BRANCH       ``(OP_BRANCH, test, parts, other_parts)``: ``{% if %}`` in a tem
 OP_BUDGET       ``(OP_BUDGET, program, is_template)``: a program that calls filters, tests or
                 functions (charged to the work budget, as on the Jinja2 path), run with a
                 budget of ``max_work`` of its own: the text of a template's parts, or the
-                value of an expression
+                value of an expression; ``is_template`` is 2 for a template with a loop,
+                whose loops and if-blocks are each given the room left under max_output
+                (so that it is exceeded where the Jinja2 path exceeds it)
 OP_TEXT         ``(OP_TEXT, parts)``: the text of a fast-path template's parts (what
                 ``render_json`` caches for a string that is a template)
 OP_CHECKED      ``(OP_CHECKED, expression)``: a whole expression that can make an undefined
                 value (it has a soft look-up or a call); its evaluation notes whether one was
                 made, and if so looks for it in the value (only at the top of an expression)
+OP_LOOP         ``(OP_LOOP, iterable, parts, other_parts, uses_loop, sandbox)``: ``{% for %}``
+                in a template: the text of the fast-path ``parts`` once per value of
+                ``iterable`` (counted as the Jinja2 path counts a loop's iterations), with the
+                loop variable (and ``loop`` if ``uses_loop``) bound; ``other_parts`` if it
+                gives no value. Its template always runs in an ``OP_BUDGET``
+OP_LOCAL        ``(OP_LOCAL, up, slot, sandbox, keys, root, soft)``: a look-up ``root.k...`` on
+                a loop's variable (``slot`` 0) or its ``loop`` (``slot`` 1), of the loop ``up``
+                loops out from the innermost, as the Jinja2 path looks it up (``soft``: under
+                ``default``/``defined``)
 ==============  ===========================================================================
 
 An expression with no OP_SOFT, OP_CALL or OP_CALL_REG makes no undefined value: its value
 is returned as it is (``checked`` wraps the others).
 
 A template on the fast path is a tuple of parts: literal strings, paths ``(root, key, ...)``
-(a path's first element is a string, an opcode's an int), compiled expressions and
-``OP_BRANCH`` blocks.
+(a path's first element is a string, an opcode's an int), compiled expressions,
+``OP_BRANCH`` blocks and ``OP_LOOP`` blocks.
 """
 
 from __future__ import annotations
@@ -61,13 +72,15 @@ from typing import Any
 
 OP_CONST, OP_PATH, OP_SOFT, OP_NOT, OP_AND, OP_OR, OP_CMP, OP_BINOP, OP_NEG, OP_POS, \
     OP_CONCAT, OP_LIST, OP_TUPLE, OP_DICT, OP_COND, OP_CALL, OP_RESULT, OP_OUTCOME, \
-    OP_CALL_REG, OP_CHECKED, OP_CALL_CHARGED, OP_BRANCH, OP_BUDGET, OP_TEXT = range(24)
+    OP_CALL_REG, OP_CHECKED, OP_CALL_CHARGED, OP_BRANCH, OP_BUDGET, OP_TEXT, OP_LOOP, \
+    OP_LOCAL = range(26)
 CMP_IN, CMP_NOTIN = 6, 7
 REG_PASS_CONTEXT, REG_TEST = 1, 2  # flags of OP_CALL_REG
 
-_MAKERS = frozenset((OP_SOFT, OP_CALL, OP_CALL_REG, OP_CALL_CHARGED))
-_CHARGED = frozenset((OP_CALL_REG, OP_CALL_CHARGED))
-_LEAVES = frozenset((OP_CONST, OP_PATH, OP_SOFT, OP_RESULT, OP_OUTCOME))
+_MAKERS = frozenset((OP_SOFT, OP_CALL, OP_CALL_REG, OP_CALL_CHARGED, OP_LOCAL))
+_CHARGED = frozenset((OP_CALL_REG, OP_CALL_CHARGED, OP_LOOP))  # a loop charges its iterations
+_LOOPS = frozenset((OP_LOOP,))
+_LEAVES = frozenset((OP_CONST, OP_PATH, OP_SOFT, OP_RESULT, OP_OUTCOME, OP_LOCAL))
 
 
 def checked(program: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -77,9 +90,15 @@ def checked(program: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def charges_work(parts: tuple[Any, ...]) -> bool:
-    """Whether a fast-path template's parts call a filter, test or function (``OP_BUDGET``
-    then gives its render a work budget)."""
+    """Whether a fast-path template's parts call a filter, test or function, or loop
+    (``OP_BUDGET`` then gives its render a work budget)."""
     return any(_any(node, _CHARGED) for node in _nodes_of(parts))
+
+
+def loops(parts: tuple[Any, ...]) -> bool:
+    """Whether a fast-path template's parts have a ``{% for %}`` (its ``OP_BUDGET`` then
+    renders it giving each loop and if-block the room left under max_output)."""
+    return any(_any(node, _LOOPS) for node in _nodes_of(parts))
 
 
 def budgeted(expression: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -111,7 +130,7 @@ def _operands(node: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
         return tuple(part for pair in node[1] for part in pair)
     if op in (OP_CALL, OP_CALL_CHARGED, OP_CALL_REG):
         return node[2]  # type: ignore[no-any-return]
-    if op == OP_BRANCH:
+    if op in (OP_BRANCH, OP_LOOP):
         return (node[1], *_nodes_of(node[2]), *_nodes_of(node[3]))
     if op == OP_BUDGET:
         return _nodes_of(node[1]) if node[2] else (node[1],)

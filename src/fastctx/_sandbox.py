@@ -329,7 +329,14 @@ def _path_filter(jctx: WorkflowJinjaContext, value: Any, keys: tuple[Any, ...], 
     env: Sandbox = jctx.environment  # type: ignore[assignment]
     if id(value) in env.function_ids:
         value = jctx.wf.resolve(root)
-    elif isinstance(value, Undefined):
+    return resolved_path(env, value, keys, root, soft)
+
+
+def resolved_path(env: Sandbox, value: Any, keys: tuple[Any, ...], root: str,
+                  soft: bool) -> Any:
+    """``_path_filter`` once the root is resolved: also the compiled look-up on a loop's
+    variable or ``loop`` (``OP_LOCAL``)."""
+    if isinstance(value, Undefined):
         value = MISSING
     if value is MISSING:
         if soft:
@@ -490,7 +497,23 @@ def _loop_filter(jctx: WorkflowJinjaContext, iterable: Any) -> Iterator[Any]:
 
 
 def _counted(jctx: WorkflowJinjaContext, iterable: Any) -> Iterator[Any]:
-    budget, work = jctx.wf_budget, jctx.wf_work  # type: ignore[attr-defined]
+    return counted(jctx.wf_budget, jctx.wf_work, iterable)  # type: ignore[attr-defined]
+
+
+def loop_values(env: Sandbox, iterable: Any, uses_loop: bool) -> Any:
+    """What a compiled ``{% for %}`` (``OP_LOOP``, in an ``OP_BUDGET``) iterates, as the
+    Jinja2 path iterates it: the values counted as ``_counted`` counts them, the
+    iterations against a budget of the render's (kept beside its work budget), and in
+    pairs ``(value, loop)`` with Jinja2's own ``LoopContext`` if ``uses_loop``."""
+    work: Any = _regex.WORK.get()
+    assert work is not None, "a loop runs in an OP_BUDGET"
+    if len(work) == 1:
+        work.append([limits.current().max_loop_iterations])
+    values = counted(work[1], work, iterable)
+    return LoopContext(values, env.undefined) if uses_loop else values
+
+
+def counted(budget: list[int], work: list[int], iterable: Any) -> Iterator[Any]:
     if type(iterable) is dict:  # a shared store another thread may be adding keys to
         iterable = list(iterable)  # one C-level copy, atomic under the GIL
     for value in iterable:

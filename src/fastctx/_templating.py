@@ -24,11 +24,21 @@ from jinja2.runtime import Undefined
 
 from . import limits
 from ._cache import forget, remember
-from ._compiler import compile_node
+from ._compiler import JINJA_NAMES, compile_node
 from ._data import ContextView, join_output
 from ._engine import DEFAULT_ENGINE, Engine
-from ._opcodes import (OP_BRANCH, OP_BUDGET, OP_CALL, OP_PATH, OP_TEXT, budgeted, charges_work,
-                       checked)
+from ._opcodes import (
+    OP_BRANCH,
+    OP_BUDGET,
+    OP_CALL,
+    OP_LOOP,
+    OP_PATH,
+    OP_TEXT,
+    budgeted,
+    charges_work,
+    checked,
+    loops,
+)
 from ._reporting import error_for, quote
 from ._rewrite import rewrite
 from ._sandbox import Missing, WorkflowJinjaContext
@@ -133,12 +143,12 @@ def _check_source(source: Any, what: str) -> str:
 
 def fast_parts(tree: nodes.Template, engine: Engine) -> tuple[Any, ...] | None:
     """The fast path's parts if the template is only literal text, compilable expressions and
-    ``{% if %}`` blocks of them: a string, a path tuple ``(root, key, ...)``, a compiled
-    expression (which, for an engine that prints as Jinja2 does, prints its value itself) or
-    an ``OP_BRANCH``."""
+    ``{% if %}`` and ``{% for %}`` blocks of them: a string, a path tuple ``(root, key, ...)``,
+    a compiled expression (which, for an engine that prints as Jinja2 does, prints its value
+    itself), an ``OP_BRANCH`` or an ``OP_LOOP``."""
     parts = _parts(tree.body, engine.compiler)
     if parts is not None and charges_work(parts):  # its calls are charged to one budget
-        return ((OP_BUDGET, parts, True),)
+        return ((OP_BUDGET, parts, 2 if loops(parts) else True),)
     return parts
 
 
@@ -146,11 +156,12 @@ def _parts(body: list[nodes.Node], compiler: Any) -> tuple[Any, ...] | None:
     printer = compiler.printer
     parts: list[Any] = []
     for statement in body:
-        if isinstance(statement, nodes.If):
-            branch = _branch(statement, compiler)
-            if branch is None:
+        if isinstance(statement, (nodes.If, nodes.For)):
+            block = _branch(statement, compiler) if isinstance(statement, nodes.If) \
+                else _loop(statement, compiler)
+            if block is None:
                 return None
-            parts.append(branch)
+            parts.append(block)
             continue
         if not isinstance(statement, nodes.Output):
             return None
@@ -181,6 +192,23 @@ def _branch(block: nodes.If, compiler: Any) -> tuple[Any, ...] | None:
         branch = (OP_BRANCH, test, then, otherwise)
         otherwise = (branch,)
     return branch
+
+
+def _loop(block: nodes.For, compiler: Any) -> tuple[Any, ...] | None:
+    """``{% for x in xs %}a{% else %}b{% endfor %}`` as ``(OP_LOOP, xs, a, b, uses_loop,
+    sandbox)``, or None: one variable, no loop filter (``if``), not recursive."""
+    if block.test is not None or block.recursive or not isinstance(block.target, nodes.Name) \
+            or block.target.name in JINJA_NAMES:
+        return None
+    name = block.target.name
+    iterable = compile_node(compiler, block.iter)
+    frame = [name, False]
+    body = _parts(block.body, compiler.within(frame))
+    # Jinja2 looks the names up in the template's context there, not in the loops around
+    otherwise = _parts(block.else_, compiler.within(frozenset((name, "loop"))))
+    if iterable is None or body is None or otherwise is None:
+        return None
+    return (OP_LOOP, iterable, body, otherwise, frame[1], compiler.sandbox)
 
 
 #: The default engine's caches: source -> program (a tuple the core runs, or a
