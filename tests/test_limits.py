@@ -592,6 +592,26 @@ def test_max_work_is_one_budget_per_render_on_the_compiled_path(wc_class: type,
     assert ctx.render_template(template) == one * 300
 
 
+@pytest.mark.parametrize("test", ["1 is defined", "parameters.xs is sequence",
+                                  "parameters.xs|select('odd')|list"])
+def test_tests_are_charged_as_calls_on_both_paths(wc_class: type, test: str) -> None:
+    # a test is a call like a filter's, on the compiled path and on the Jinja2 path alike
+    from fastctx import _templating
+
+    ctx = wc_class({"xs": [1, 2, 3]})
+    compiled, jinja = "{{ " + test + " }}", "{% for _ in [1] if 1 %}{{ " + test + " }}{% endfor %}"
+    assert type(_templating.compile_template(jinja)) is not tuple
+    one = ctx.render_template(compiled)
+    assert ctx.render_template(jinja) == one
+    old = limits.configure(max_work=30)  # less than one call (35 units)
+    try:
+        for template in (compiled, jinja):
+            with pytest.raises(LimitExceeded, match="max_work"):
+                ctx.render_template(template)
+    finally:
+        limits.configure(**old)
+
+
 def test_max_work_bounds_regular_expressions_across_a_compiled_render(wc_class: type) -> None:
     ctx = wc_class({"s": "a" * 2000 + "b"})
     template = "{{ match('a*b', parameters.s) }}"

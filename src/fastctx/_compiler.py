@@ -267,7 +267,8 @@ class Compiler:
         soft = node.name in ("defined", "undefined")
         value = self._path(node.node, soft=True) if soft and self.path_of(node.node) \
             else self.compile(node.node)
-        return self._function_call(self.sandbox.tests.get(node.name), value, node,
+        served = self.sandbox.tests.get(node.name)
+        return self._function_call(getattr(served, "fastctx_unwrapped", served), value, node,
                                    self.engine.tests.get(node.name))
 
 

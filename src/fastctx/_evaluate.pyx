@@ -19,7 +19,8 @@ from fastctx._stores cimport (ContextFields, _call_by_name, _call_registered, _l
 from fastctx import _opcodes, _regex, limits
 from fastctx._data import MISSING, output_too_long
 from fastctx._operators import binop, concat
-from fastctx._sandbox import CALL_UNITS, charge_call, loop_values, resolved_path, soft_missing
+from fastctx._sandbox import (CALL_UNITS, _charge_work, loop_values, resolved_path,
+                              soft_missing)
 
 cdef extern from "Python.h":
     # a string's length, width of a character, characters and widest possible character,
@@ -46,16 +47,13 @@ cdef enum:
     C_BRANCH, C_BUDGET, C_TEXT, C_LOOP, C_LOCAL
     C_IN = 6
     C_NOTIN = 7
+_NAMES = ("OP_CONST OP_PATH OP_SOFT OP_NOT OP_AND OP_OR OP_CMP OP_BINOP OP_NEG OP_POS OP_CONCAT "
+          "OP_LIST OP_TUPLE OP_DICT OP_COND OP_CALL OP_RESULT OP_OUTCOME OP_CALL_REG OP_CHECKED "
+          "OP_CALL_CHARGED OP_BRANCH OP_BUDGET OP_TEXT OP_LOOP OP_LOCAL CMP_IN CMP_NOTIN").split()
 assert [C_CONST, C_PATH, C_SOFT, C_NOT, C_AND, C_OR, C_CMP, C_BINOP, C_NEG, C_POS, C_CONCAT,
         C_LIST, C_TUPLE, C_DICT, C_COND, C_CALL, C_RESULT, C_OUTCOME, C_CALL_REG, C_CHECKED,
         C_CALL_CHARGED, C_BRANCH, C_BUDGET, C_TEXT, C_LOOP, C_LOCAL, C_IN, C_NOTIN] == [
-            getattr(_opcodes, name) for name in (
-                "OP_CONST OP_PATH OP_SOFT OP_NOT OP_AND OP_OR OP_CMP OP_BINOP OP_NEG OP_POS "
-                "OP_CONCAT OP_LIST OP_TUPLE OP_DICT OP_COND OP_CALL OP_RESULT OP_OUTCOME "
-                "OP_CALL_REG OP_CHECKED OP_CALL_CHARGED OP_BRANCH OP_BUDGET OP_TEXT OP_LOOP "
-                "OP_LOCAL CMP_IN "
-                "CMP_NOTIN"
-        ).split()], "fastctx._opcodes and the core differ"
+            getattr(_opcodes, name) for name in _NAMES], "fastctx._opcodes and the core differ"
 
 cdef enum:
     HELD = 16  # the parts a template's texts are held for in C (more: in a list)
@@ -172,8 +170,7 @@ cdef inline object _operand(ContextFields ctx, tuple node):
 
 cdef object _eval(ContextFields ctx, tuple node):
     cdef long op = node[0]
-    cdef long code
-    cdef object left, right, result
+    cdef object left, result
     if op == C_PATH:
         return _lookup(ctx._stores, ctx._item, ctx._index, <tuple>node[1])
     elif op == C_CONST:
@@ -285,7 +282,7 @@ cdef int _charge(list args, Py_ssize_t weight) except -1:
             size += len(value)
     (<list>work)[0] -= _CALL_UNITS + weight * size
     if (<list>work)[0] < 0:
-        charge_call(args, 0)  # raises the error the Jinja2 path raises
+        _charge_work(work, 0)  # raises the error the Jinja2 path raises
     return 0
 
 

@@ -234,12 +234,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def call_test(self, name: str, value: Any, args: Any = None, kwargs: Any = None,
                   context: Context | None = None, eval_ctx: Any = None) -> Any:
-        # by name at run time (select('odd')): charged as a call, like a filter
+        # by name at run time (select('odd')); the test charges its call (charging)
         if type(name) is str and name.startswith("@"):
             raise InvalidExpression(f"no test named {name!r}")
-        work = getattr(context, "wf_work", None)
-        if work is not None:
-            _charge_work(work, CALL_UNITS)
         return super().call_test(name, value, args, kwargs, context, eval_ctx)
 
 
@@ -462,7 +459,7 @@ def charge_call(args: Any, weight: int) -> None:
 
 
 def charging(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Jinja2's filter ``fn``, charging the render's work budget for the call and the size of
+    """Jinja2's filter or test ``fn``, charging the render's work budget for the call and the size of
     its input and arguments first. The compiled path charges its calls itself
     (``OP_CALL_CHARGED``, ``charge_call``) and calls ``fn``, kept as ``fastctx_unwrapped``."""
     passed = _PassArg.from_obj(fn)
@@ -546,5 +543,6 @@ def make_sandbox(functions: dict[str, Callable[..., Any]], filters: dict[str, An
     env.filters.update({name: charging(name, fn) for name, fn in filters.items()})
     env.filters.update({"@path": _path_filter, "@callee": _callee_filter, "@item": _item_filter,
                         "@concat": concat_values, "@loop": _loop_filter})
-    env.tests.update(tests)
+    env.tests = {name: charging(name, fn) for name, fn in env.tests.items()}
+    env.tests.update({name: charging(name, fn) for name, fn in tests.items()})
     return env
