@@ -65,6 +65,8 @@ def evaluate_node(ctx: Any, node: tuple[Any, ...]) -> Any:
         return ctx.lookup(node[1])
     if op == OP_CONST:
         return node[1]
+    if op == OP_LOCAL:
+        return _local(ctx, node)
     if op == OP_CMP:
         left = evaluate_node(ctx, node[1])
         result: Any = True
@@ -109,11 +111,6 @@ def evaluate_node(ctx: Any, node: tuple[Any, ...]) -> Any:
             return _render_blocks(ctx, node[1], limits.current().max_output)  # with loops
         finally:
             _regex.WORK.reset(token)
-    if op == OP_LOCAL:
-        frame = ctx
-        for _ in range(node[1]):
-            frame = frame.outer
-        return resolved_path(node[3], frame.loop if node[2] else frame.value, *node[4:])
     if op == OP_LOOP:
         return _loop(ctx, node, limits.current().max_output)
     if op == OP_BINOP:
@@ -172,6 +169,19 @@ class _Frame:
         return self.ctx.last_outcome
 
 
+def _local(frame: Any, node: tuple[Any, ...]) -> Any:
+    """``OP_LOCAL``: a look-up on a loop's variable or ``loop``."""
+    for _ in range(node[1]):
+        frame = frame.outer
+    value = frame.loop if node[2] else frame.value
+    if not node[4] and type(value) in _DATA:
+        return value  # a value of data, no keys: resolved_path gives it as it is
+    return resolved_path(node[3], value, *node[4:])
+
+
+_DATA = frozenset((str, int, dict, list, float, bool, type(None)))
+
+
 def _render_blocks(ctx: Any, parts: tuple[Any, ...], room: int) -> str:
     """The parts of a template with loops: each part's text charged as it comes to the room
     left under max_output, which each loop and if-block is given for its own parts (so that
@@ -179,7 +189,7 @@ def _render_blocks(ctx: Any, parts: tuple[Any, ...], room: int) -> str:
     size = 0
     out: list[str] = []
     for part in parts:
-        op = part[0] if type(part) is tuple else None
+        op = None if type(part) is str else part[0]
         if op == OP_LOOP:
             text = _loop(ctx, part, room - size)
         elif op == OP_BRANCH:

@@ -459,8 +459,8 @@ def charge_call(args: Any, weight: int) -> None:
 
 
 def charging(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Jinja2's filter or test ``fn``, charging the render's work budget for the call and the size of
-    its input and arguments first. The compiled path charges its calls itself
+    """Jinja2's filter or test ``fn``, charging the render's work budget for the call and the
+    size of its input and arguments first. The compiled path charges its calls itself
     (``OP_CALL_CHARGED``, ``charge_call``) and calls ``fn``, kept as ``fastctx_unwrapped``."""
     passed = _PassArg.from_obj(fn)
     weight = WEIGHTS.get(name, 1)
@@ -503,7 +503,8 @@ def loop_values(env: Sandbox, iterable: Any, uses_loop: bool) -> Any:
     iterations against a budget of the render's (kept beside its work budget), and in
     pairs ``(value, loop)`` with Jinja2's own ``LoopContext`` if ``uses_loop``."""
     work: Any = _regex.WORK.get()
-    assert work is not None, "a loop runs in an OP_BUDGET"
+    if work is None:  # the compiler puts every template with a loop in one
+        raise RuntimeError("a compiled loop runs in an OP_BUDGET")
     if len(work) == 1:
         work.append([limits.current().max_loop_iterations])
     values = counted(work[1], work, iterable)
@@ -543,6 +544,7 @@ def make_sandbox(functions: dict[str, Callable[..., Any]], filters: dict[str, An
     env.filters.update({name: charging(name, fn) for name, fn in filters.items()})
     env.filters.update({"@path": _path_filter, "@callee": _callee_filter, "@item": _item_filter,
                         "@concat": concat_values, "@loop": _loop_filter})
-    env.tests = {name: charging(name, fn) for name, fn in env.tests.items()}
+    jinja_tests: dict[str, Any] = dict(env.tests)
+    env.tests = {name: charging(name, fn) for name, fn in jinja_tests.items()}
     env.tests.update({name: charging(name, fn) for name, fn in tests.items()})
     return env
