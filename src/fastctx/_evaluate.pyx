@@ -305,6 +305,8 @@ cdef object _local(ContextFields ctx, tuple node):
         up -= 1
     cdef object value = frame._loop if node[2] else frame._value
     cdef type kind = type(value)
+    if node[2] and len(<tuple>node[4]) == 1:  # loop.index, ...: what the sandbox allows of it
+        return getattr(value, (<tuple>node[4])[0])
     if not (<tuple>node[4]) and (kind is str or kind is int or kind is dict or kind is list
                                  or kind is float or kind is bool or value is None):
         return value  # a value of data, no keys: resolved_path gives it as it is

@@ -174,8 +174,19 @@ def _local(frame: Any, node: tuple[Any, ...]) -> Any:
     for _ in range(node[1]):
         frame = frame.outer
     value = frame.loop if node[2] else frame.value
+    if node[2] and len(node[4]) == 1:  # loop.index, ...: what the sandbox allows of it
+        return getattr(value, node[4][0])
     if not node[4] and type(value) in _DATA:
         return value  # a value of data, no keys: resolved_path gives it as it is
+    if type(value) is dict and not node[6]:  # string keys of dicts, found: as walk finds them
+        for key in node[4]:
+            value = value.get(key, MISSING) if type(value) is dict and type(key) is str \
+                else MISSING
+            if value is MISSING:
+                break
+        else:
+            return value
+        value = frame.loop if node[2] else frame.value
     return resolved_path(node[3], value, *node[4:])
 
 
@@ -212,19 +223,35 @@ def _loop(ctx: Any, node: tuple[Any, ...], room: int) -> str:
     frame = _Frame(ctx)
     out: list[str] = []
     size = 0
+    ran = False
+    # a body of text and expressions (most are): its parts charged here one by one, as
+    # _render_blocks would charge them, without a call per iteration
+    flat = not any(type(part) is tuple and part[0] in _BLOCKS for part in body)
     for value in values:
+        ran = True
         if uses_loop:
             frame.value, frame.loop = value
         else:
             frame.value = value
+        if flat:
+            for part in body:
+                text = part if type(part) is str else _part_text(frame, part)
+                size += len(text)
+                if size > room:
+                    output_too_long()
+                out.append(text)
+            continue
         text = _render_blocks(frame, body, room - size)
         size += len(text)
         if size > room:
             output_too_long()
         out.append(text)
-    if not out and node[3]:
+    if not ran and node[3]:
         return _render_blocks(ctx, node[3], room)
     return "".join(out)
+
+
+_BLOCKS = frozenset((OP_LOOP, OP_BRANCH))
 
 
 def _call_by_name(function: Any, args: list[Any], names: tuple[str, ...]) -> Any:
