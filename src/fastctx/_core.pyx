@@ -17,8 +17,8 @@ cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object mapping)  # len() of a dict, no call
 
 from fastctx._stores cimport (ROOT_CONFIG, ROOT_KEYSTORE, ROOT_SYSTEM, ROOT_TASKS, ROOT_VARIABLES,
-                              ContextFields, Stores, _fresh, _lookup, _lookup_or_missing, _put,
-                              _resolve, check_json)
+                              ContextFields, Stores, _fresh, _lookup, _lookup_or_missing,
+                              _propagate, _put, _resolve, check_json)
 from fastctx._evaluate cimport _eval, _render_parts
 
 from fastctx import _context_api, _forks, _opcodes, _secrets, limits
@@ -456,14 +456,10 @@ cdef int _failed(str name, WorkflowContext ctx) except -1:
     # The exception pending (an Unchecked call failed), raised as a ContextError naming the
     # template ``name`` (fastctx._reporting.error_for); one that is not an Exception goes on.
     try:
-        _pending()
+        _propagate()
     except Exception as exc:
         error = error_for(exc, name, ctx)
     raise error  # outside the except: the original may quote a secret
-
-
-cdef int _pending() except -1:
-    return -1  # the exception already pending is raised from here
 
 
 cdef int _MAX_DEPTH = 0  # limits.LIMITS.max_depth, kept current by on_change

@@ -154,6 +154,7 @@ cdef inline str _part_text(ContextFields ctx, object part):
 
 # compared by identity
 cdef object _PATH = _opcodes.OP_PATH, _CONST = _opcodes.OP_CONST, _CMP = _opcodes.OP_CMP
+cdef object _LOOP = _opcodes.OP_LOOP, _BRANCH = _opcodes.OP_BRANCH
 
 
 cdef inline object _operand(ContextFields ctx, tuple node):
@@ -304,9 +305,9 @@ cdef object _local(ContextFields ctx, tuple node):
         frame = frame._outer
         up -= 1
     cdef object value = frame._loop if node[2] else frame._value
-    cdef type kind = type(value)
     if node[2] and len(<tuple>node[4]) == 1:  # loop.index, ...: what the sandbox allows of it
         return getattr(value, (<tuple>node[4])[0])
+    cdef type kind = type(value)
     if not (<tuple>node[4]) and (kind is str or kind is int or kind is dict or kind is list
                                  or kind is float or kind is bool or value is None):
         return value  # a value of data, no keys: resolved_path gives it as it is
@@ -318,19 +319,24 @@ cdef inline Py_ssize_t _max_output(ContextFields ctx):
 
 
 cdef str _render_blocks(ContextFields ctx, tuple parts, Py_ssize_t room):
-    # The parts of a template with loops: each part's text charged as it comes to the room
-    # left under max_output, which each loop and if-block is given for its own parts (so
-    # that the limit is exceeded at the part where the Jinja2 path exceeds it, before any
-    # error of a later part)
-    cdef Py_ssize_t size = 0
+    # The parts of a template with loops, within the room left under max_output
     cdef list out = []
+    _add_parts(ctx, parts, room, 0, out)
+    return "".join(out)
+
+
+cdef Py_ssize_t _add_parts(ContextFields ctx, tuple parts, Py_ssize_t room, Py_ssize_t size,
+                           list out) except -1:
+    # Each part's text appended to out, charged as it comes to the room left under
+    # max_output (size of it used already), which each loop and if-block is given for its
+    # own parts: the limit is exceeded at the part where the Jinja2 path exceeds it, before
+    # any error of a later part. The size used after them.
     cdef str text
     for part in parts:
-        if type(part) is tuple and type((<tuple>part)[0]) is int \
-                and (<tuple>part)[0] == C_LOOP:
+        op = None if type(part) is str else (<tuple>part)[0]
+        if op is _LOOP:
             text = _loop(ctx, <tuple>part, room - size)
-        elif type(part) is tuple and type((<tuple>part)[0]) is int \
-                and (<tuple>part)[0] == C_BRANCH:
+        elif op is _BRANCH:
             text = _render_blocks(ctx, <tuple>(part[2] if _eval(ctx, <tuple>part[1])
                                                else part[3]), room - size)
         else:
@@ -339,7 +345,7 @@ cdef str _render_blocks(ContextFields ctx, tuple parts, Py_ssize_t room):
         if size > room:
             output_too_long()
         out.append(text)
-    return "".join(out)
+    return size
 
 
 cdef str _loop(ContextFields ctx, tuple node, Py_ssize_t room):
@@ -349,7 +355,6 @@ cdef str _loop(ContextFields ctx, tuple node, Py_ssize_t room):
     cdef bint uses_loop = node[4], ran = False
     cdef tuple body = <tuple>node[2]
     cdef list out = []
-    cdef str text
     values = loop_values(node[5], _eval(ctx, <tuple>node[1]), uses_loop)
     cdef _Frame frame = _Frame.__new__(_Frame)
     frame._stores, frame._item, frame._index, frame._last = (
@@ -364,11 +369,7 @@ cdef str _loop(ContextFields ctx, tuple node, Py_ssize_t room):
             frame._value, frame._loop = value
         else:
             frame._value = value
-        text = _render_blocks(frame, body, room - size)
-        size += len(text)
-        if size > room:
-            output_too_long()
-        out.append(text)
+        size = _add_parts(frame, body, room, size, out)
     if not ran and node[3]:
         return _render_blocks(ctx, <tuple>node[3], room)
     return "".join(out)

@@ -194,16 +194,23 @@ _DATA = frozenset((str, int, dict, list, float, bool, type(None)))
 
 
 def _render_blocks(ctx: Any, parts: tuple[Any, ...], room: int) -> str:
-    """The parts of a template with loops: each part's text charged as it comes to the room
-    left under max_output, which each loop and if-block is given for its own parts (so that
-    the limit is exceeded at the part where the Jinja2 path exceeds it)."""
-    size = 0
+    """The parts of a template with loops, within the room left under max_output."""
     out: list[str] = []
+    _add_parts(ctx, parts, room, 0, out)
+    return "".join(out)
+
+
+def _add_parts(ctx: Any, parts: tuple[Any, ...], room: int, size: int, out: list[str]) -> int:
+    """Each part's text appended to ``out``, charged as it comes to the room left under
+    max_output (``size`` of it used already), which each loop and if-block is given for its
+    own parts: the limit is exceeded at the part where the Jinja2 path exceeds it, before any
+    error of a later part. The size used after them."""
     for part in parts:
-        op = None if type(part) is str else part[0]
-        if op == OP_LOOP:
+        if type(part) is str:
+            text = part
+        elif part[0] == OP_LOOP:
             text = _loop(ctx, part, room - size)
-        elif op == OP_BRANCH:
+        elif part[0] == OP_BRANCH:
             text = _render_blocks(
                 ctx, part[2] if evaluate_node(ctx, part[1]) else part[3], room - size)
         else:
@@ -212,11 +219,11 @@ def _render_blocks(ctx: Any, parts: tuple[Any, ...], room: int) -> str:
         if size > room:
             output_too_long()
         out.append(text)
-    return "".join(out)
+    return size
 
 
 def _loop(ctx: Any, node: tuple[Any, ...], room: int) -> str:
-    """``OP_LOOP``: the body's text per value, each charged to the room left under
+    """``OP_LOOP``: the body's text per value, each part charged to the room left under
     max_output as it comes."""
     uses_loop, body = node[4], node[2]
     values = loop_values(node[5], evaluate_node(ctx, node[1]), uses_loop)
@@ -224,34 +231,16 @@ def _loop(ctx: Any, node: tuple[Any, ...], room: int) -> str:
     out: list[str] = []
     size = 0
     ran = False
-    # a body of text and expressions (most are): its parts charged here one by one, as
-    # _render_blocks would charge them, without a call per iteration
-    flat = not any(type(part) is tuple and part[0] in _BLOCKS for part in body)
     for value in values:
         ran = True
         if uses_loop:
             frame.value, frame.loop = value
         else:
             frame.value = value
-        if flat:
-            for part in body:
-                text = part if type(part) is str else _part_text(frame, part)
-                size += len(text)
-                if size > room:
-                    output_too_long()
-                out.append(text)
-            continue
-        text = _render_blocks(frame, body, room - size)
-        size += len(text)
-        if size > room:
-            output_too_long()
-        out.append(text)
+        size = _add_parts(frame, body, room, size, out)
     if not ran and node[3]:
         return _render_blocks(ctx, node[3], room)
     return "".join(out)
-
-
-_BLOCKS = frozenset((OP_LOOP, OP_BRANCH))
 
 
 def _call_by_name(function: Any, args: list[Any], names: tuple[str, ...]) -> Any:

@@ -48,6 +48,7 @@ cdef object _call_by_name(object function, list args, tuple names)
 cdef int _put(Stores stores, int code, object key, object value) except -1
 cdef str _other_text(object value)
 cdef str _int_text(object value)
+cdef int _propagate() except -1
 
 
 cdef inline str _to_text(object value):
